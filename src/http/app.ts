@@ -1,0 +1,74 @@
+import cors from 'cors';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { openapiDocument } from '../contract';
+import type { Services } from '../services';
+import { problems } from '../errors';
+import { docsRouter } from './docs';
+import { handlers as defaultHandlers } from './handlers';
+import type { HandlerMap } from './operations';
+import { problemHandler } from './problems';
+import { accessLog, requestId } from './request-context';
+import { bindOperations } from './routes';
+import { bearerAuthHandler } from './security';
+
+const BODY_LIMIT = '100kb';
+
+/** The whole HTTP pipeline, in the order a request walks it. */
+export function createApp(services: Services, handlers: HandlerMap = defaultHandlers): Express {
+  const { config } = services;
+  const app = express();
+  app.disable('x-powered-by');
+  // Strong ETags: If-Match compares strongly, so weak ones could never match it.
+  app.set('etag', 'strong');
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(requestId, accessLog);
+  app.use(
+    helmet({
+      // An API returns data, not pages: nothing may be loaded or framed. /docs sets its own.
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    }),
+  );
+  if (config.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: config.corsOrigins,
+        exposedHeaders: [
+          'X-Request-Id',
+          'Location',
+          'Link',
+          'ETag',
+          'Retry-After',
+          'RateLimit-Limit',
+          'RateLimit-Remaining',
+          'RateLimit-Reset',
+        ],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  app.use(docsRouter());
+
+  // Until migrations have run, nothing but the health checks and the document can answer.
+  app.use('/api/v1', (req, _res, next) => {
+    if (services.health.isReady() || req.path.startsWith('/openapi.')) return next();
+    next(problems.unavailable('The service is starting.'));
+  });
+
+  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: structuredClone(openapiDocument) as never,
+      validateRequests: { allErrors: true, allowUnknownQueryParameters: false },
+      validateResponses: true,
+      validateFormats: true,
+      validateSecurity: { handlers: { bearerAuth: bearerAuthHandler(services) } },
+    }),
+  );
+  app.use(bindOperations(openapiDocument, handlers, services));
+  app.use(problemHandler);
+  return app;
+}

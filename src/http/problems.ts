@@ -1,0 +1,94 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { isDatabaseUnavailable } from '../data/database';
+import { logger, requestContext } from '../logger';
+import { HttpProblem, TITLES, problems, type ProblemKind } from '../errors';
+
+
+export const PROBLEM_BASE = 'https://opencourse.dev/problems/';
+
+const KIND_BY_STATUS: Record<number, ProblemKind> = {
+  400: 'validation-error',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  409: 'conflict',
+  412: 'precondition-failed',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  429: 'rate-limited',
+  501: 'not-implemented',
+  503: 'service-unavailable',
+};
+
+export function sendProblem(res: Response, problem: HttpProblem): void {
+  const requestId = requestContext.getStore()?.requestId ?? String(res.getHeader('X-Request-Id'));
+  for (const [name, value] of Object.entries(problem.extra.headers ?? {})) res.setHeader(name, value);
+  if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  if (problem.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '5');
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: PROBLEM_BASE + problem.kind,
+        title: TITLES[problem.kind],
+        status: problem.status,
+        ...(problem.detail ? { detail: problem.detail } : {}),
+        instance: res.req.originalUrl,
+        requestId,
+        ...(problem.extra.errors?.length ? { errors: problem.extra.errors } : {}),
+      }),
+    );
+}
+
+interface ValidatorError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  message?: string;
+  errors?: { path?: string; message?: string }[];
+}
+
+/** `/body/email` and `.body.email` both become `body.email`, the field a client recognises. */
+function fieldPath(raw: string | undefined): string {
+  return (raw ?? '').replace(/^[./]+/, '').replace(/\//g, '.');
+}
+
+/** Turns anything thrown into a problem: known shapes keep their status, the rest is a 500. */
+export function toProblem(err: unknown): HttpProblem {
+  if (err instanceof HttpProblem) return err;
+  if (isDatabaseUnavailable(err)) return problems.unavailable();
+  const e = (err ?? {}) as ValidatorError;
+  const status = e.status ?? e.statusCode;
+  // body-parser's errors carry a `type`; their messages are safe to show.
+  if (e.type === 'entity.parse.failed') return problems.badRequest('The body is not valid JSON.');
+  if (e.type === 'entity.too.large') {
+    return new HttpProblem(413, 'payload-too-large', 'The body is larger than 100 kB.');
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const kind = KIND_BY_STATUS[status] ?? 'validation-error';
+    const errors = (e.errors ?? []).map((item) => ({
+      path: fieldPath(item.path),
+      message: item.message ?? 'is not valid',
+    }));
+    const detail = status === 400 ? 'Some fields are not valid; see errors.' : e.message;
+    return new HttpProblem(status, kind, detail, { errors: status === 400 ? errors : undefined });
+  }
+  if (status === 503) return problems.unavailable();
+  return new HttpProblem(500, 'internal-error');
+}
+
+export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const problem = toProblem(err);
+  if (problem.status >= 500 && problem.status !== 501) {
+    // The stack goes to the log, never to the client.
+    logger.error(`${req.method} ${req.originalUrl} failed: ${String((err as Error)?.message)}`, {
+      stack: (err as Error)?.stack,
+      status: problem.status,
+    });
+  }
+  if (res.headersSent) return;
+  sendProblem(res, problem);
+};
+

@@ -1,0 +1,42 @@
+import type { Request } from 'express';
+import { HttpProblem, problems } from '../errors';
+import type { Caller } from '../services/auth';
+import type { Services } from '../services';
+
+const callers = new WeakMap<Request, Caller>();
+const rejected = new WeakMap<Request, HttpProblem>();
+
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * The document's `bearerAuth` scheme. The roles listed in an operation's security requirement
+ * are the roles allowed to call it; this is the one place they are enforced.
+ */
+export function bearerAuthHandler(services: Services) {
+  return async (req: Request, roles: string[]): Promise<true> => {
+    const match = BEARER.exec(req.get('authorization') ?? '');
+    if (!match?.[1]) throw problems.unauthorized('The Authorization header must be "Bearer <token>".');
+    let caller: Caller;
+    try {
+      caller = await services.auth.authenticate(match[1]);
+    } catch (err) {
+      if (err instanceof HttpProblem) rejected.set(req, err);
+      throw err;
+    }
+    callers.set(req, caller);
+    if (roles.length > 0 && !roles.includes(caller.role)) throw problems.forbidden();
+    return true;
+  };
+}
+
+export function callerOf(req: Request): Caller | undefined {
+  return callers.get(req);
+}
+
+/**
+ * Where a token is optional, the validator lets a request through when the token fails. A token
+ * that was sent but is bad must still be a 401, never a silent downgrade to anonymous.
+ */
+export function rejectedTokenOf(req: Request): HttpProblem | undefined {
+  return rejected.get(req);
+}

@@ -1,0 +1,95 @@
+import 'dotenv/config';
+import type { Server } from 'node:http';
+import { ConfigError, loadConfig, type Config } from './config';
+import { openDatabase, type Database } from './data/database';
+import { createApp } from './http/app';
+import { configureLogger, logger } from './logger';
+import { createServices, type Services } from './services';
+
+const DRAIN_TIMEOUT_MS = 10_000;
+const START_ATTEMPTS = 10;
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      // One line naming the variable, then stop: a misconfigured instance must not serve.
+      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Applies pending migrations (serialized between instances) and the start-up tasks, retrying with
+ * back-off while the database is down. Meanwhile /health/ready answers 503.
+ */
+async function prepareDatabase(services: Services): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await services.database.migrate();
+      await services.startup();
+      services.health.markReady();
+      logger.info('database ready', { dialect: services.database.dialect });
+      return;
+    } catch (err) {
+      if (attempt >= START_ATTEMPTS) throw err;
+      const delay = Math.min(500 * 2 ** (attempt - 1), 10_000);
+      logger.warn(`database not ready (${(err as Error).message}); retrying in ${delay} ms`, {
+        attempt,
+      });
+      await sleep(delay);
+    }
+  }
+}
+
+function drainOnSigterm(server: Server, database: Database): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal} received: draining requests in flight`);
+    const force = setTimeout(() => {
+      logger.warn('requests still in flight after 10 s; closing them');
+      server.closeAllConnections();
+    }, DRAIN_TIMEOUT_MS);
+    force.unref();
+    server.close(async () => {
+      clearTimeout(force);
+      await database.close().catch(() => undefined);
+      logger.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  configureLogger(config.logLevel, config.isProduction || !process.stdout.isTTY);
+  if (config.jwtSecretGenerated) {
+    logger.warn('JWT_SECRET is not set: using a random secret, so tokens end with this process');
+  }
+  const database = openDatabase(config.databaseUrl);
+  const services = createServices(config, database);
+  const app = createApp(services);
+  const server = app.listen(config.port, config.host, () => {
+    logger.info(`OpenCourse listening on http://${config.host}:${config.port}`, {
+      docs: `/docs`,
+    });
+  });
+  drainOnSigterm(server, database);
+  try {
+    await prepareDatabase(services);
+  } catch (err) {
+    process.stderr.write(`Database unavailable, giving up: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

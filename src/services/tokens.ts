@@ -1,0 +1,63 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import type { Role } from './types';
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+  role: Role;
+}
+
+export interface TokenSettings {
+  secret: Uint8Array;
+  issuer: string;
+  audience: string;
+  accessTokenTtl: number;
+}
+
+// Pinned: a token that names any other algorithm (including "none") is refused.
+const ALGORITHM = 'HS256';
+
+export async function signAccessToken(settings: TokenSettings, claims: AccessClaims) {
+  return new SignJWT({ role: claims.role, sid: claims.sessionId })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setSubject(claims.userId)
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime(`${settings.accessTokenTtl}s`)
+    .sign(settings.secret);
+}
+
+/** Verifies signature, algorithm, issuer, audience and expiry; undefined when any fails. */
+export async function verifyAccessToken(
+  settings: TokenSettings,
+  token: string,
+): Promise<AccessClaims | undefined> {
+  try {
+    const { payload } = await jwtVerify(token, settings.secret, {
+      algorithms: [ALGORITHM],
+      issuer: settings.issuer,
+      audience: settings.audience,
+      requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+    });
+    if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string') return undefined;
+    return { userId: payload.sub, sessionId: payload.sid, role: payload.role as Role };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An opaque token (refresh, email verification, password reset): 256 random bits. */
+export function newOpaqueToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Only this hash is stored. The tokens carry 256 bits of entropy, so a fast hash is enough: there
+ * is nothing to brute-force, and lookups by hash stay a single indexed read.
+ */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
