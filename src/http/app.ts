@@ -9,6 +9,7 @@ import { docsRouter } from './docs';
 import { handlers as defaultHandlers } from './handlers';
 import type { HandlerMap } from './operations';
 import { problemHandler } from './problems';
+import { mountRateLimits } from './rate-limit';
 import { accessLog, requestId } from './request-context';
 import { bindOperations } from './routes';
 import { bearerAuthHandler } from './security';
@@ -51,6 +52,7 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
   }
 
   app.use(docsRouter());
+  mountRateLimits(app, services, openapiDocument);
 
   // Until migrations have run, nothing but the health checks and the document can answer.
   app.use('/api/v1', (req, _res, next) => {

@@ -19,7 +19,8 @@ export const accessLog: RequestHandler = (req, res, next) => {
   res.on('finish', () => {
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     // The documented route, not the raw URL: ids stay out of the route field.
-    const route = req.openapi?.openApiRoute ?? req.path;
+    const documented = (req as { openapi?: { openApiRoute?: string } }).openapi;
+    const route = documented?.openApiRoute ?? req.path;
     logger.info(`${req.method} ${route} ${res.statusCode} ${durationMs.toFixed(1)}ms`, {
       requestId,
       method: req.method,

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { HttpProblem, problems } from '../errors';
+import { toProblem } from './problems';
 import type { Caller } from '../services/auth';
 import type { Services } from '../services';
 
@@ -20,8 +21,11 @@ export function bearerAuthHandler(services: Services) {
     try {
       caller = await services.auth.authenticate(match[1]);
     } catch (err) {
-      if (err instanceof HttpProblem) rejected.set(req, err);
-      throw err;
+      // The validator keeps only `status` and `message` of what is thrown here; a database that
+      // is down must stay a 503 rather than pass for a bad token.
+      const problem = toProblem(err);
+      if (problem.status === 401) rejected.set(req, problem);
+      throw problem;
     }
     callers.set(req, caller);
     if (roles.length > 0 && !roles.includes(caller.role)) throw problems.forbidden();

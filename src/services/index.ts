@@ -2,7 +2,10 @@ import type { Config } from '../config';
 import type { Database } from '../data/database';
 import { createSessionStore } from '../data/sessions';
 import { createAuthService } from './auth';
+import { createCourseService } from './courses';
+import { createEnrollmentService } from './enrollments';
 import { createHealthService } from './health';
+import { createLimits } from './limits';
 
 /** Builds every domain service once, over one database; the HTTP layer only calls these. */
 export function createServices(config: Config, database: Database) {
@@ -13,15 +16,21 @@ export function createServices(config: Config, database: Database) {
     accessTokenTtl: config.accessTokenTtl,
   };
   const sessions = createSessionStore(database);
+  const limits = createLimits(config, database);
   return {
     config,
     database,
     health: createHealthService(database),
+    limits,
     auth: createAuthService({ tokens, sessions }),
+    courses: createCourseService(database),
+    enrollments: createEnrollmentService(database),
     /** Start-up tasks that need a migrated database (the first admin, in the identity issue). */
     async startup(): Promise<void> {},
     /** Releases what the services hold besides the database (mail transport, limiter stores). */
-    async close(): Promise<void> {},
+    async close(): Promise<void> {
+      await limits.close();
+    },
   };
 }
 

@@ -1,0 +1,67 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      databaseUrl: 'file:./data/opencourse.db',
+      nodeEnv: 'development',
+      logLevel: 'info',
+      jwtSecretGenerated: true,
+      jwtIssuer: 'opencourse',
+      jwtAudience: 'opencourse',
+      accessTokenTtl: 900,
+      refreshTokenTtl: 2_592_000,
+      requireEmailVerification: false,
+      smtpUrl: undefined,
+      appBaseUrl: 'http://localhost:3000',
+      rateLimitPerMinute: 600,
+      rateLimitSensitivePerHour: 10,
+      loginMaxFailures: 5,
+      loginMaxFailuresPerDay: 100,
+      trustProxy: false,
+      corsOrigins: [],
+    });
+    expect(config.jwtSecret.byteLength).toBe(32);
+  });
+
+  it('reads every variable it is given', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u@db/x',
+      JWT_SECRET: 'x'.repeat(32),
+      REQUIRE_EMAIL_VERIFICATION: 'true',
+      TRUST_PROXY: '1',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      APP_BASE_URL: 'https://learn.example/',
+      ADMIN_EMAIL: 'Root@Example.com',
+      ADMIN_PASSWORD: 'a-long-enough-password',
+    });
+    expect(config.port).toBe(8080);
+    expect(config.jwtSecretGenerated).toBe(false);
+    expect(config.requireEmailVerification).toBe(true);
+    expect(config.trustProxy).toBe(1);
+    expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.appBaseUrl).toBe('https://learn.example');
+    expect(config.adminEmail).toBe('root@example.com');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT: must be a whole number, got "eighty"'],
+    [{ PORT: '70000' }, 'PORT: must be between 0 and 65535, got 70000'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must start with postgres://, postgresql:// or file:'],
+    [{ NODE_ENV: 'production' }, 'JWT_SECRET: is required when NODE_ENV=production'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET: must be at least 32 bytes long'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of error, warn, info, http, verbose, debug, silly'],
+    [{ REQUIRE_EMAIL_VERIFICATION: 'maybe' }, 'REQUIRE_EMAIL_VERIFICATION: must be true or false, got "maybe"'],
+    [{ SMTP_URL: 'http://mail' }, 'SMTP_URL: must start with smtp:// or smtps://'],
+    [{ APP_BASE_URL: 'not a url' }, 'APP_BASE_URL: is not a valid URL'],
+    [{ ADMIN_EMAIL: 'admin@example.com' }, 'ADMIN_PASSWORD: is required when ADMIN_EMAIL is set'],
+    [{ ADMIN_EMAIL: 'nobody' }, 'ADMIN_EMAIL: is not an email address'],
+    [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE: must be a whole number, got "-1"'],
+  ])('refuses %j with one line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message.split(':')[0]!, message.slice(message.indexOf(':') + 2)));
+  });
+});
