@@ -121,6 +121,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('ADMIN_PASSWORD', 'must be 12 to 128 characters');
   }
 
+  // SMTP_URL carries the mail server's credentials; and without it, emails (with their links) would
+  // be written to the log, which production must never do.
+  if (isProduction && read(env, 'SMTP_URL') === undefined) {
+    throw new ConfigError('SMTP_URL', 'is required when NODE_ENV=production');
+  }
+
   const appBaseUrl = url(env, 'APP_BASE_URL', 'http://localhost:3000', ['http:', 'https:'])!;
 
   return {

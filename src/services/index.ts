@@ -3,6 +3,7 @@ import type { Database } from '../data/database';
 import { createSessionStore } from '../data/sessions';
 import { createAuthService } from './auth';
 import { createCourseService } from './courses';
+import { createCursorCodec } from './cursor';
 import { createEnrollmentService } from './enrollments';
 import { createHealthService } from './health';
 import { createLimits } from './limits';
@@ -17,11 +18,13 @@ export function createServices(config: Config, database: Database) {
   };
   const sessions = createSessionStore(database);
   const limits = createLimits(config, database);
+  const cursors = createCursorCodec(config.jwtSecret);
   return {
     config,
     database,
     health: createHealthService(database),
     limits,
+    cursors,
     auth: createAuthService({ tokens, sessions }),
     courses: createCourseService(database),
     enrollments: createEnrollmentService(database),

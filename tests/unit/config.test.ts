@@ -53,6 +53,10 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT: must be between 0 and 65535, got 70000'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must start with postgres://, postgresql:// or file:'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET: is required when NODE_ENV=production'],
+    [
+      { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) },
+      'SMTP_URL: is required when NODE_ENV=production',
+    ],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET: must be at least 32 bytes long'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of error, warn, info, http, verbose, debug, silly'],
     [{ REQUIRE_EMAIL_VERIFICATION: 'maybe' }, 'REQUIRE_EMAIL_VERIFICATION: must be true or false, got "maybe"'],
