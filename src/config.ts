@@ -127,7 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('SMTP_URL', 'is required when NODE_ENV=production');
   }
 
-  const appBaseUrl = url(env, 'APP_BASE_URL', 'http://localhost:3000', ['http:', 'https:'])!;
+  const appBaseUrl = url(env, 'APP_BASE_URL', 'http://localhost:3000', ['http:', 'https:']) ?? '';
 
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),

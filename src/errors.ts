@@ -60,4 +60,3 @@ export const problems = {
   unavailable: (detail = 'The database is not reachable right now.') =>
     new HttpProblem(503, 'service-unavailable', detail, { headers: { 'Retry-After': '5' } }),
 };
-

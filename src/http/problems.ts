@@ -3,7 +3,6 @@ import { isDatabaseUnavailable } from '../data/database';
 import { logger, requestContext } from '../logger';
 import { HttpProblem, TITLES, problems, type ProblemKind } from '../errors';
 
-
 export const PROBLEM_BASE = 'https://opencourse.dev/problems/';
 
 const KIND_BY_STATUS: Record<number, ProblemKind> = {
@@ -23,7 +22,8 @@ const KIND_BY_STATUS: Record<number, ProblemKind> = {
 
 export function sendProblem(res: Response, problem: HttpProblem): void {
   const requestId = requestContext.getStore()?.requestId ?? String(res.getHeader('X-Request-Id'));
-  for (const [name, value] of Object.entries(problem.extra.headers ?? {})) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(problem.extra.headers ?? {}))
+    res.setHeader(name, value);
   if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
   if (problem.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '5');
   res
@@ -91,4 +91,3 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (res.headersSent) return;
   sendProblem(res, problem);
 };
-

@@ -18,7 +18,8 @@ function limiter(check: Check, detail: string): RequestHandler {
   return async (req, res, next) => {
     const outcome = await check(req.ip ?? 'unknown');
     if (outcome?.state) res.set(limitHeaders(outcome.state));
-    if (outcome && !outcome.allowed && outcome.state) return next(tooManyRequests(outcome.state, detail));
+    if (outcome && !outcome.allowed && outcome.state)
+      return next(tooManyRequests(outcome.state, detail));
     next();
   };
 }

@@ -16,7 +16,8 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 export function bearerAuthHandler(services: Services) {
   return async (req: Request, roles: string[]): Promise<true> => {
     const match = BEARER.exec(req.get('authorization') ?? '');
-    if (!match?.[1]) throw problems.unauthorized('The Authorization header must be "Bearer <token>".');
+    if (!match?.[1])
+      throw problems.unauthorized('The Authorization header must be "Bearer <token>".');
     let caller: Caller;
     try {
       caller = await services.auth.authenticate(match[1]);

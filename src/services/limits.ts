@@ -78,7 +78,8 @@ async function consumeOpen(limiter: RateLimiterAbstract, key: string, limit: num
   try {
     return { allowed: true, state: stateOf(await limiter.consume(key), limit) };
   } catch (rejection) {
-    if (rejection instanceof RateLimiterRes) return { allowed: false, state: stateOf(rejection, limit) };
+    if (rejection instanceof RateLimiterRes)
+      return { allowed: false, state: stateOf(rejection, limit) };
     logger.warn(`rate limit store unavailable: ${(rejection as Error).message}`);
     return { allowed: true, state: undefined };
   }
@@ -91,7 +92,9 @@ export function createLimits(config: Config, database: Database) {
   const general =
     perMinute > 0 ? factory.make({ keyPrefix: 'ip', points: perMinute, duration: 60 }) : undefined;
   const sensitive =
-    perHour > 0 ? factory.make({ keyPrefix: 'sensitive', points: perHour, duration: 3600 }) : undefined;
+    perHour > 0
+      ? factory.make({ keyPrefix: 'sensitive', points: perHour, duration: 3600 })
+      : undefined;
   const loginPair = factory.make({
     keyPrefix: 'login',
     points: config.loginMaxFailures,
@@ -135,10 +138,7 @@ export function createLimits(config: Config, database: Database) {
         }
       },
       async recordFailure(email: string, ip: string): Promise<void> {
-        await Promise.all([
-          loginPair.penalty(pairKey(email, ip)),
-          loginDaily.penalty(ip),
-        ]);
+        await Promise.all([loginPair.penalty(pairKey(email, ip)), loginDaily.penalty(ip)]);
       },
       async recordSuccess(email: string, ip: string): Promise<void> {
         await loginPair.delete(pairKey(email, ip));

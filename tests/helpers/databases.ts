@@ -6,7 +6,8 @@ import pg from 'pg';
 import type { Dialect } from '../../src/data/database';
 
 /** Where test databases are made: an administrative connection to a running PostgreSQL. */
-export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Which dialects the suite runs on: both unless TEST_DIALECTS narrows it (e.g. "sqlite"). */
 export const DIALECTS: Dialect[] = (process.env.TEST_DIALECTS ?? 'sqlite,postgresql')

@@ -51,21 +51,32 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'eighty' }, 'PORT: must be a whole number, got "eighty"'],
     [{ PORT: '70000' }, 'PORT: must be between 0 and 65535, got 70000'],
-    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must start with postgres://, postgresql:// or file:'],
+    [
+      { DATABASE_URL: 'mysql://x' },
+      'DATABASE_URL: must start with postgres://, postgresql:// or file:',
+    ],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET: is required when NODE_ENV=production'],
     [
       { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) },
       'SMTP_URL: is required when NODE_ENV=production',
     ],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET: must be at least 32 bytes long'],
-    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of error, warn, info, http, verbose, debug, silly'],
-    [{ REQUIRE_EMAIL_VERIFICATION: 'maybe' }, 'REQUIRE_EMAIL_VERIFICATION: must be true or false, got "maybe"'],
+    [
+      { LOG_LEVEL: 'loud' },
+      'LOG_LEVEL: must be one of error, warn, info, http, verbose, debug, silly',
+    ],
+    [
+      { REQUIRE_EMAIL_VERIFICATION: 'maybe' },
+      'REQUIRE_EMAIL_VERIFICATION: must be true or false, got "maybe"',
+    ],
     [{ SMTP_URL: 'http://mail' }, 'SMTP_URL: must start with smtp:// or smtps://'],
     [{ APP_BASE_URL: 'not a url' }, 'APP_BASE_URL: is not a valid URL'],
     [{ ADMIN_EMAIL: 'admin@example.com' }, 'ADMIN_PASSWORD: is required when ADMIN_EMAIL is set'],
     [{ ADMIN_EMAIL: 'nobody' }, 'ADMIN_EMAIL: is not an email address'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE: must be a whole number, got "-1"'],
   ])('refuses %j with one line naming the variable', (env, message) => {
-    expect(() => loadConfig(env)).toThrow(new ConfigError(message.split(':')[0]!, message.slice(message.indexOf(':') + 2)));
+    expect(() => loadConfig(env)).toThrow(
+      new ConfigError(message.split(':')[0]!, message.slice(message.indexOf(':') + 2)),
+    );
   });
 });
