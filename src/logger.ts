@@ -43,10 +43,9 @@ export function createLogger(level: string, json: boolean): winston.Logger {
       winston.format.timestamp(),
       json
         ? winston.format.json()
-        : winston.format.combine(
-            winston.format.colorize({ all: false, level: process.stdout.isTTY }),
-            readable,
-          ),
+        : process.stdout.isTTY
+          ? winston.format.combine(winston.format.colorize(), readable)
+          : readable,
     ),
     transports: [new winston.transports.Console()],
   });

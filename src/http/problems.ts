@@ -81,12 +81,13 @@ export function toProblem(err: unknown): HttpProblem {
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const problem = toProblem(err);
-  if (problem.status >= 500 && problem.status !== 501) {
+  if (problem.status === 500) {
     // The stack goes to the log, never to the client.
     logger.error(`${req.method} ${req.originalUrl} failed: ${String((err as Error)?.message)}`, {
       stack: (err as Error)?.stack,
-      status: problem.status,
     });
+  } else if (problem.status === 503) {
+    logger.warn(`${req.method} ${req.originalUrl} unavailable: ${String((err as Error)?.message)}`);
   }
   if (res.headersSent) return;
   sendProblem(res, problem);
