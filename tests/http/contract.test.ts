@@ -1,0 +1,47 @@
+import { HTTP_METHODS, openapiDocument } from '../../src/contract';
+import { handlers } from '../../src/http/handlers';
+import { describeEachDatabase } from '../helpers/app';
+
+const operationIds = Object.values(openapiDocument.paths).flatMap((item) =>
+  HTTP_METHODS.flatMap((method) => (item[method] ? [item[method].operationId] : [])),
+);
+
+describe('the handler map', () => {
+  it('covers the 28 operations of the document, and nothing else', () => {
+    expect(operationIds).toHaveLength(28);
+    expect(Object.keys(handlers).sort()).toEqual([...operationIds].sort());
+    for (const id of operationIds)
+      expect(typeof handlers[id as keyof typeof handlers]).toBe('function');
+  });
+});
+
+describeEachDatabase('request bodies are taken as the document says', (current) => {
+  it('does not coerce types: a number where a string belongs is a 400', async () => {
+    const res = await current()
+      .request()
+      .post('/api/v1/auth/login')
+      .send({ email: 'a@example.com', password: 123456789012 });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ path: 'body.password', message: 'must be string' }]);
+  });
+
+  it('refuses fields a caller may not set (no mass assignment)', async () => {
+    const res = await current().request().post('/api/v1/auth/register').send({
+      email: 'mass@example.com',
+      password: 'a-long-enough-password',
+      name: 'Mass',
+      role: 'admin',
+      emailVerified: true,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { message: string }) => e.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/additional propert/i)]),
+    );
+  });
+
+  it('refuses a path id that is not a UUID with a 400', async () => {
+    const res = await current().request().get('/api/v1/courses/not-a-uuid');
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toContain('courseId');
+  });
+});
