@@ -48,7 +48,25 @@ function limiterFactory(config: Config, database: Database) {
     }
     return new RateLimiterMemory(opts);
   };
-  return { make, close: async () => void (await redis?.quit().catch(() => undefined)) };
+  return {
+    make,
+    /** Commands are not queued while Redis is away (a request must not hang on its limiter), so
+     * start-up waits for the connection once. */
+    async ready(): Promise<void> {
+      if (!redis || redis.status === 'ready') return;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error('Redis (REDIS_URL) did not answer')),
+          5_000,
+        );
+        redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    close: async () => void (await redis?.quit().catch(() => undefined)),
+  };
 }
 
 function stateOf(res: RateLimiterRes, limit: number): LimitState {
@@ -144,6 +162,7 @@ export function createLimits(config: Config, database: Database) {
         await loginPair.delete(pairKey(email, ip));
       },
     },
+    ready: factory.ready,
     close: factory.close,
   };
 }
