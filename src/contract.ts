@@ -5,14 +5,31 @@ import bundled from './generated/openapi.json';
 export const openapiDocument = bundled as unknown as OpenApiDocument;
 export const openapiYaml = YAML.stringify(bundled);
 
+export interface OpenApiParameter {
+  in: string;
+  name: string;
+}
+
 export interface OpenApiOperation {
   operationId: string;
-  parameters?: { in: string; name: string }[];
+  parameters?: (OpenApiParameter | { $ref: string })[];
 }
 
 export interface OpenApiDocument {
   openapi: string;
   paths: Record<string, Record<string, OpenApiOperation>>;
+  components?: { parameters?: Record<string, OpenApiParameter> };
+}
+
+/** An operation's parameters with `$ref`s to components/parameters resolved. */
+export function parametersOf(operation: OpenApiOperation): OpenApiParameter[] {
+  return (operation.parameters ?? []).map((param) => {
+    if (!('$ref' in param)) return param;
+    const name = param.$ref.replace('#/components/parameters/', '');
+    const resolved = openapiDocument.components?.parameters?.[name];
+    if (!resolved) throw new Error(`unresolved parameter ${param.$ref}`);
+    return resolved;
+  });
 }
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;

@@ -1,7 +1,7 @@
 import 'dotenv/config';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
-import { openDatabase, type Database } from './data/database';
+import { openDatabase } from './data/database';
 import { createApp } from './http/app';
 import { configureLogger, logger } from './logger';
 import { createServices, type Services } from './services';
@@ -47,7 +47,7 @@ async function prepareDatabase(services: Services): Promise<void> {
   }
 }
 
-function drainOnSigterm(server: Server, database: Database): void {
+function drainOnSigterm(server: Server, services: Services): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -60,7 +60,9 @@ function drainOnSigterm(server: Server, database: Database): void {
     force.unref();
     server.close(async () => {
       clearTimeout(force);
-      await database.close().catch(() => undefined);
+      // Pending emails go out and limiter stores close before the pool does.
+      await services.close().catch(() => undefined);
+      await services.database.close().catch(() => undefined);
       logger.info('stopped');
       process.exit(0);
     });
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
       docs: `/docs`,
     });
   });
-  drainOnSigterm(server, database);
+  drainOnSigterm(server, services);
   try {
     await prepareDatabase(services);
   } catch (err) {

@@ -1,5 +1,10 @@
 import { Router, type Request, type Response } from 'express';
-import { HTTP_METHODS, type OpenApiDocument, type OpenApiOperation } from '../contract';
+import {
+  HTTP_METHODS,
+  parametersOf,
+  type OpenApiDocument,
+  type OpenApiOperation,
+} from '../contract';
 import type { Services } from '../services';
 import type { Context, HandlerMap, OperationId } from './operations';
 import { callerOf, rejectedTokenOf } from './security';
@@ -18,7 +23,7 @@ export function toExpressPath(path: string): string {
 /** Declared header parameters, read by their documented names. */
 function headerParams(req: Request, operation: OpenApiOperation): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const param of operation.parameters ?? []) {
+  for (const param of parametersOf(operation)) {
     const value = param.in === 'header' ? req.get(param.name) : undefined;
     if (value !== undefined) headers[param.name] = value;
   }

@@ -1,6 +1,19 @@
+import type { Config } from '../config';
+import type { Database } from '../data/database';
+import type { EmailTokenStore } from '../data/email-tokens';
 import type { SessionStore } from '../data/sessions';
-import { problems } from '../errors';
-import { verifyAccessToken, type TokenSettings } from './tokens';
+import type { UserRow, UserStore } from '../data/users';
+import { HttpProblem, problems } from '../errors';
+import type { Limits } from './limits';
+import { emails, type Mailer } from './mailer';
+import type { PasswordHasher } from './passwords';
+import {
+  hashToken,
+  newOpaqueToken,
+  signAccessToken,
+  verifyAccessToken,
+  type TokenSettings,
+} from './tokens';
 import type { Role } from './types';
 
 /** Who is calling: established once per request by the security handler. */
@@ -10,7 +23,57 @@ export interface Caller {
   role: Role;
 }
 
-export function createAuthService(deps: { tokens: TokenSettings; sessions: SessionStore }) {
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+const VERIFY_EMAIL_TTL_MS = 24 * 3600_000;
+const RESET_PASSWORD_TTL_MS = 3600_000;
+
+const invalidCredentials = () =>
+  new HttpProblem(401, 'invalid-credentials', 'The email or password is wrong.');
+const invalidToken = () =>
+  new HttpProblem(400, 'invalid-token', 'The token is unknown, expired or already used.');
+const badRefreshToken = () =>
+  problems.unauthorized('The refresh token is unknown, expired, already used or revoked.');
+
+export interface AuthDeps {
+  config: Config;
+  database: Database;
+  tokens: TokenSettings;
+  sessions: SessionStore;
+  users: UserStore;
+  emailTokens: EmailTokenStore;
+  passwords: PasswordHasher;
+  mailer: Mailer;
+  limits: Limits;
+}
+
+export function createAuthService(deps: AuthDeps) {
+  const { config, database, sessions, users, emailTokens, passwords, mailer } = deps;
+  const refreshExpiry = () => new Date(Date.now() + config.refreshTokenTtl * 1000);
+
+  const accessToken = (user: Pick<UserRow, 'id' | 'role'>, sessionId: string) =>
+    signAccessToken(deps.tokens, { userId: user.id, sessionId, role: user.role });
+
+  const pair = async (
+    user: UserRow,
+    sessionId: string,
+    refreshToken: string,
+  ): Promise<TokenPair> => ({
+    accessToken: await accessToken(user, sessionId),
+    refreshToken,
+    tokenType: 'Bearer',
+    expiresIn: config.accessTokenTtl,
+  });
+
+  /** Issues a verification token for `user` inside `tx`; the email goes out after commit. */
+  const verificationMail = (user: Pick<UserRow, 'email' | 'name'>, token: string) =>
+    emails.verification(config.appBaseUrl, user.email, user.name, token);
+
   return {
     /**
      * A bearer token is good when its signature and claims verify and its session is live:
@@ -20,11 +83,172 @@ export function createAuthService(deps: { tokens: TokenSettings; sessions: Sessi
     async authenticate(token: string): Promise<Caller> {
       const claims = await verifyAccessToken(deps.tokens, token);
       if (!claims) throw problems.unauthorized('The bearer token is not valid or has expired.');
-      const owner = await deps.sessions.findOwner(claims.sessionId, claims.userId);
+      const owner = await sessions.findOwner(claims.sessionId, claims.userId);
       if (!owner || owner.revoked || owner.status !== 'active') {
         throw problems.unauthorized('The bearer token has been revoked.');
       }
       return { userId: claims.userId, sessionId: claims.sessionId, role: owner.role };
+    },
+
+    async register(input: { email: string; password: string; name: string }): Promise<UserRow> {
+      const passwordHash = await passwords.hash(input.password);
+      const token = newOpaqueToken();
+      const user = await database.transaction(async (tx) => {
+        const row = await users.insert(tx, {
+          email: input.email,
+          name: input.name,
+          role: 'student',
+          emailVerified: false,
+          passwordHash,
+        });
+        if (!row) return undefined;
+        await emailTokens.issue(tx, {
+          userId: row.id,
+          purpose: 'verify-email',
+          tokenHash: hashToken(token),
+          expiresAt: new Date(Date.now() + VERIFY_EMAIL_TTL_MS),
+        });
+        return row;
+      });
+      if (!user)
+        throw problems.conflict('email-taken', 'An account with this email already exists.');
+      mailer.send(verificationMail(user, token));
+      return user;
+    },
+
+    async verifyEmail(token: string): Promise<void> {
+      const ok = await database.transaction(async (tx) => {
+        const userId = await emailTokens.consume(tx, 'verify-email', hashToken(token));
+        return (
+          userId !== undefined &&
+          (await users.update(tx, userId, { emailVerified: true })) !== undefined
+        );
+      });
+      if (!ok) throw invalidToken();
+    },
+
+    /** Sends a new verification email when the account exists and is unverified; silent otherwise. */
+    async resendVerification(email: string): Promise<void> {
+      const user = await users.findByEmail(email);
+      if (!user || user.emailVerified) return;
+      const token = newOpaqueToken();
+      await database.transaction((tx) =>
+        emailTokens.issue(tx, {
+          userId: user.id,
+          purpose: 'verify-email',
+          tokenHash: hashToken(token),
+          expiresAt: new Date(Date.now() + VERIFY_EMAIL_TTL_MS),
+        }),
+      );
+      mailer.send(verificationMail(user, token));
+    },
+
+    async login(input: { email: string; password: string }, ip: string): Promise<TokenPair> {
+      const email = input.email.toLowerCase();
+      await deps.limits.login.assertAllowed(email, ip);
+      const user = await users.findByEmail(email);
+      const matches = user
+        ? await passwords.verify(user.passwordHash, input.password)
+        : await passwords.verifyNothing(input.password);
+      if (!user || !matches || user.status !== 'active') {
+        await deps.limits.login.recordFailure(email, ip);
+        throw invalidCredentials();
+      }
+      // The right password was given: the failure count resets even if verification is missing.
+      await deps.limits.login.recordSuccess(email, ip);
+      if (config.requireEmailVerification && !user.emailVerified) {
+        throw new HttpProblem(
+          403,
+          'email-not-verified',
+          'Confirm your email address with the link we sent, or ask for a new one.',
+        );
+      }
+      const refreshToken = newOpaqueToken();
+      const sessionId = await database.transaction((tx) =>
+        sessions.create(tx, {
+          userId: user.id,
+          refreshTokenHash: hashToken(refreshToken),
+          expiresAt: refreshExpiry(),
+        }),
+      );
+      return pair(user, sessionId, refreshToken);
+    },
+
+    /**
+     * Rotation with reuse detection: a live token is spent and replaced; a spent one means it
+     * was copied, so its whole session (every token of that login) is revoked.
+     */
+    async refresh(refreshToken: string): Promise<TokenPair> {
+      const next = newOpaqueToken();
+      const outcome = await database.transaction(async (tx) => {
+        const record = await sessions.findRefreshToken(hashToken(refreshToken), tx);
+        if (!record) return undefined;
+        if (record.usedAt !== null) {
+          await sessions.revoke(tx, record.sessionId);
+          return undefined;
+        }
+        if (record.sessionRevoked || record.expiresAt <= new Date()) return undefined;
+        const user = await users.findById(record.userId, tx);
+        if (!user || user.status !== 'active') return undefined;
+        const rotated = await sessions.rotate(tx, {
+          tokenId: record.id,
+          sessionId: record.sessionId,
+          newTokenHash: hashToken(next),
+          expiresAt: refreshExpiry(),
+        });
+        if (!rotated) {
+          // Spent by a concurrent request a moment ago: reuse all the same.
+          await sessions.revoke(tx, record.sessionId);
+          return undefined;
+        }
+        return { user, sessionId: record.sessionId };
+      });
+      if (!outcome) throw badRefreshToken();
+      return pair(outcome.user, outcome.sessionId, next);
+    },
+
+    /** Revokes the caller's session, and the refresh token's session when it is the caller's. */
+    async logout(caller: Caller, refreshToken?: string): Promise<void> {
+      const record = refreshToken
+        ? await sessions.findRefreshToken(hashToken(refreshToken))
+        : undefined;
+      await database.transaction(async (tx) => {
+        await sessions.revoke(tx, caller.sessionId);
+        if (record && record.userId === caller.userId) await sessions.revoke(tx, record.sessionId);
+      });
+    },
+
+    /** Sends a reset link when the account exists; silent otherwise. */
+    async requestPasswordReset(email: string): Promise<void> {
+      const user = await users.findByEmail(email);
+      if (!user) return;
+      const token = newOpaqueToken();
+      await database.transaction((tx) =>
+        emailTokens.issue(tx, {
+          userId: user.id,
+          purpose: 'reset-password',
+          tokenHash: hashToken(token),
+          expiresAt: new Date(Date.now() + RESET_PASSWORD_TTL_MS),
+        }),
+      );
+      mailer.send(emails.passwordReset(config.appBaseUrl, user.email, user.name, token));
+    },
+
+    /**
+     * Spends the token, sets the password and ends every session. The emailed link proves the
+     * address, so the email counts as verified from then on.
+     */
+    async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+      const passwordHash = await passwords.hash(newPassword);
+      const ok = await database.transaction(async (tx) => {
+        const userId = await emailTokens.consume(tx, 'reset-password', hashToken(token));
+        if (!userId) return false;
+        const user = await users.update(tx, userId, { passwordHash, emailVerified: true });
+        if (!user) return false;
+        await sessions.revokeAllForUser(tx, userId);
+        return true;
+      });
+      if (!ok) throw invalidToken();
     },
   };
 }

@@ -1,17 +1,176 @@
 import type { components } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
+import { createCourseStore } from '../data/courses';
+import {
+  createEnrollmentStore,
+  type EnrollmentPageQuery,
+  type EnrollmentRow,
+  type UserEnrollmentRow,
+} from '../data/enrollments';
+import { problems } from '../errors';
+import type { Caller } from './auth';
+import { canSee, courseNotFound, requireManager } from './courses';
+import type { CursorCodec } from './cursor';
+import type { EnrollmentStatus } from './types';
 
-type CurrentUserEnrollments = components['schemas']['CurrentUserEnrollments'];
+type Schemas = components['schemas'];
+type CurrentUserEnrollments = Schemas['CurrentUserEnrollments'];
+export type Enrollment = Schemas['Enrollment'];
+type MyEnrollment = Schemas['MyEnrollment'];
+type CourseEnrollment = Schemas['CourseEnrollment'];
 
-// Filled in by the courses and enrollments issue; the identity issue calls these as they are.
-export function createEnrollmentService(_database: Database) {
+export interface EnrollmentListRequest {
+  status?: EnrollmentStatus;
+  limit?: number;
+  cursor?: string;
+}
+
+const SUMMARY_SIZE = 10;
+
+function toEnrollment(row: EnrollmentRow): Enrollment {
   return {
-    /** The caller's active enrollment count and 10 most recent active enrollments. */
-    async summaryForUser(_userId: string): Promise<CurrentUserEnrollments> {
-      return { total: 0, items: [] };
+    id: row.id,
+    courseId: row.courseId,
+    userId: row.userId,
+    status: row.status,
+    enrolledAt: row.enrolledAt.toISOString(),
+    cancelledAt: row.cancelledAt?.toISOString() ?? null,
+  };
+}
+
+function toMyEnrollment(row: UserEnrollmentRow): MyEnrollment {
+  const { course } = row;
+  return {
+    ...toEnrollment(row),
+    course: {
+      id: course.id,
+      title: course.title,
+      status: course.status,
+      instructor: { id: course.instructorId, name: course.instructorName },
     },
+  };
+}
+
+export function createEnrollmentService(deps: { database: Database; cursors: CursorCodec }) {
+  const { database, cursors } = deps;
+  const courses = createCourseStore(database);
+  const store = createEnrollmentStore(database);
+
+  /** Limit and keyset position of an enrollment list page; `scope` ties cursors to the list. */
+  function pageOf(scope: string, request: EnrollmentListRequest): EnrollmentPageQuery {
+    const limit = request.limit ?? 20;
+    let after: EnrollmentPageQuery['after'];
+    if (request.cursor) {
+      const [enrolledAt, id] = cursors.decode(scope, request.cursor);
+      if (typeof enrolledAt !== 'number' || typeof id !== 'string') {
+        throw problems.badRequest('The cursor is not one this API issued.', [
+          { path: 'query.cursor', message: 'is not a valid cursor' },
+        ]);
+      }
+      after = { enrolledAt: new Date(enrolledAt), id };
+    }
+    return { status: request.status, after, limit: limit + 1 };
+  }
+
+  function pageFrom<R extends { id: string; enrolledAt: Date }, T>(
+    scope: string,
+    rows: R[],
+    limit: number,
+    map: (row: R) => T,
+  ) {
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > limit && last
+        ? cursors.encode(scope, [last.enrolledAt.getTime(), last.id])
+        : null;
+    return { items: page.map(map), nextCursor };
+  }
+
+  return {
+    /**
+     * Takes a seat. Everything happens in one transaction under the course's row lock, so the
+     * seat count read is the one written, whatever else runs at the same time.
+     */
+    async enroll(
+      caller: Caller,
+      courseId: string,
+    ): Promise<{ enrollment: Enrollment; created: boolean }> {
+      return database.transaction(async (tx) => {
+        await courses.lock(tx, courseId);
+        const course = await courses.find(courseId, tx);
+        if (!course || !canSee(caller, course)) throw courseNotFound();
+        if (course.instructorId === caller.userId) {
+          throw problems.forbidden('An instructor cannot enroll in its own course.');
+        }
+        if (course.status !== 'published') {
+          throw problems.conflict('course-not-published', 'The course is not open for enrollment.');
+        }
+        const existing = await store.find(tx, courseId, caller.userId);
+        if (existing?.status === 'active')
+          return { enrollment: toEnrollment(existing), created: false };
+        if (course.capacity !== null && course.enrolledCount >= course.capacity) {
+          throw problems.conflict('course-full', 'Every seat of the course is taken.');
+        }
+        const row = existing
+          ? await store.setStatus(tx, existing.id, 'active')
+          : await store.insert(tx, courseId, caller.userId);
+        await courses.addEnrolled(tx, courseId, 1);
+        return { enrollment: toEnrollment(row), created: true };
+      });
+    },
+
+    /** Gives the seat back; the enrollment stays, cancelled. */
+    async unenroll(caller: Caller, courseId: string): Promise<void> {
+      await database.transaction(async (tx) => {
+        await courses.lock(tx, courseId);
+        const course = await courses.find(courseId, tx);
+        const existing = course ? await store.find(tx, courseId, caller.userId) : undefined;
+        if (existing?.status !== 'active') {
+          throw problems.notFound('You are not enrolled in this course.');
+        }
+        await store.setStatus(tx, existing.id, 'cancelled');
+        await courses.addEnrolled(tx, courseId, -1);
+      });
+    },
+
+    async listForCourse(caller: Caller, courseId: string, request: EnrollmentListRequest) {
+      requireManager(caller, await courses.find(courseId));
+      const scope = 'course-enrollments';
+      const rows = await store.listForCourse(courseId, pageOf(scope, request));
+      return pageFrom(scope, rows, request.limit ?? 20, (row): CourseEnrollment => ({
+        user: row.user,
+        status: row.status,
+        enrolledAt: row.enrolledAt.toISOString(),
+        cancelledAt: row.cancelledAt?.toISOString() ?? null,
+      }));
+    },
+
+    async listForUser(userId: string, request: EnrollmentListRequest) {
+      const scope = 'my-enrollments';
+      const rows = await store.listForUser(userId, pageOf(scope, request));
+      return pageFrom(scope, rows, request.limit ?? 20, toMyEnrollment);
+    },
+
+    /** The caller's active enrollment count and 10 most recent active enrollments. */
+    async summaryForUser(userId: string): Promise<CurrentUserEnrollments> {
+      const [total, rows] = await Promise.all([
+        store.countActiveForUser(userId),
+        store.listForUser(userId, { status: 'active', limit: SUMMARY_SIZE }),
+      ]);
+      return {
+        total,
+        items: rows.map((row) => {
+          const { id, status, enrolledAt, course } = toMyEnrollment(row);
+          return { id, status, enrolledAt, course };
+        }),
+      };
+    },
+
     /** Ends every active enrollment of a user being deleted, freeing the seats, inside `tx`. */
-    async cancelAllForUser(_tx: Db, _userId: string): Promise<void> {},
+    async cancelAllForUser(tx: Db, userId: string): Promise<void> {
+      await store.cancelAllForUser(tx, userId);
+    },
   };
 }
 

@@ -1,12 +1,18 @@
 import type { Config } from '../config';
 import type { Database } from '../data/database';
+import { createEmailTokenStore } from '../data/email-tokens';
 import { createSessionStore } from '../data/sessions';
+import { createUserStore } from '../data/users';
+import { logger } from '../logger';
 import { createAuthService } from './auth';
 import { createCourseService } from './courses';
 import { createCursorCodec } from './cursor';
 import { createEnrollmentService } from './enrollments';
 import { createHealthService } from './health';
 import { createLimits } from './limits';
+import { createMailer } from './mailer';
+import { createPasswordHasher } from './passwords';
+import { createUserService } from './users';
 
 /** Builds every domain service once, over one database; the HTTP layer only calls these. */
 export function createServices(config: Config, database: Database) {
@@ -19,19 +25,57 @@ export function createServices(config: Config, database: Database) {
   const sessions = createSessionStore(database);
   const limits = createLimits(config, database);
   const cursors = createCursorCodec(config.jwtSecret);
+  const userStore = createUserStore(database);
+  const passwords = createPasswordHasher();
+  const mailer = createMailer(config);
+  const courses = createCourseService({ database, cursors });
+  const enrollments = createEnrollmentService({ database, cursors });
+  const users = createUserService({
+    database,
+    users: userStore,
+    sessions,
+    passwords,
+    cursors,
+    courses,
+    enrollments,
+  });
   return {
     config,
     database,
     health: createHealthService(database),
     limits,
     cursors,
-    auth: createAuthService({ tokens, sessions }),
-    courses: createCourseService(database),
-    enrollments: createEnrollmentService(database),
-    /** Start-up tasks that need a migrated database (the first admin, in the identity issue). */
-    async startup(): Promise<void> {},
+    mailer,
+    auth: createAuthService({
+      config,
+      database,
+      tokens,
+      sessions,
+      users: userStore,
+      emailTokens: createEmailTokenStore(database),
+      passwords,
+      mailer,
+      limits,
+    }),
+    users,
+    courses,
+    enrollments,
+    /** Start-up tasks that need a migrated database: the first admin from ADMIN_EMAIL. */
+    async startup(): Promise<void> {
+      const warmUp = passwords.warmUp();
+      await limits.ready();
+      if (config.adminEmail && config.adminPassword) {
+        const outcome = await users.ensureAdmin({
+          email: config.adminEmail,
+          password: config.adminPassword,
+        });
+        if (outcome === 'created') logger.info(`created the first admin, ${config.adminEmail}`);
+      }
+      await warmUp;
+    },
     /** Releases what the services hold besides the database (mail transport, limiter stores). */
     async close(): Promise<void> {
+      await mailer.close();
       await limits.close();
     },
   };

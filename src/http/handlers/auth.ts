@@ -1,0 +1,45 @@
+import type { HandlerMap } from '../operations';
+import { requireCaller } from '../operations';
+import { toUser } from '../../services/users';
+
+export const authHandlers = {
+  registerUser: async ({ body, services }) => {
+    const user = toUser(await services.auth.register(body));
+    return { status: 201, body: user, headers: { Location: `/api/v1/users/${user.id}` } };
+  },
+
+  verifyEmail: async ({ body, services }) => {
+    await services.auth.verifyEmail(body.token);
+    return { status: 204 };
+  },
+
+  resendVerificationEmail: async ({ body, services }) => {
+    await services.auth.resendVerification(body.email);
+    return { status: 202 };
+  },
+
+  loginUser: async ({ body, services, req }) => ({
+    status: 200,
+    body: await services.auth.login(body, req.ip ?? 'unknown'),
+  }),
+
+  refreshTokens: async ({ body, services }) => ({
+    status: 200,
+    body: await services.auth.refresh(body.refreshToken),
+  }),
+
+  logoutUser: async ({ body, services, caller }) => {
+    await services.auth.logout(requireCaller(caller), body?.refreshToken);
+    return { status: 204 };
+  },
+
+  requestPasswordReset: async ({ body, services }) => {
+    await services.auth.requestPasswordReset(body.email);
+    return { status: 202 };
+  },
+
+  confirmPasswordReset: async ({ body, services }) => {
+    await services.auth.confirmPasswordReset(body.token, body.newPassword);
+    return { status: 204 };
+  },
+} satisfies Partial<HandlerMap>;

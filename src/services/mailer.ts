@@ -1,0 +1,108 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Config } from '../config';
+import { logger } from '../logger';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function linkMail(
+  to: string,
+  name: string,
+  subject: string,
+  intro: string,
+  link: string,
+  outro: string,
+): Mail {
+  return {
+    to,
+    subject,
+    text: `Hello ${name},\n\n${intro}\n\n${link}\n\n${outro}\n`,
+    html:
+      `<p>Hello ${escapeHtml(name)},</p><p>${escapeHtml(intro)}</p>` +
+      `<p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p><p>${escapeHtml(outro)}</p>`,
+  };
+}
+
+/** The emails this API sends, with their links to the web app. */
+export const emails = {
+  verification: (baseUrl: string, to: string, name: string, token: string) =>
+    linkMail(
+      to,
+      name,
+      'Confirm your email address',
+      'Please confirm your email address by opening this link:',
+      `${baseUrl}/verify-email?token=${encodeURIComponent(token)}`,
+      'The link works once, for 24 hours. If you did not create an account, ignore this email.',
+    ),
+  passwordReset: (baseUrl: string, to: string, name: string, token: string) =>
+    linkMail(
+      to,
+      name,
+      'Reset your password',
+      'Someone asked to reset the password of your account. To choose a new one, open this link:',
+      `${baseUrl}/reset-password?token=${encodeURIComponent(token)}`,
+      'The link works once, for 1 hour. If you did not ask for this, ignore this email.',
+    ),
+};
+
+/**
+ * Sends email over SMTP_URL, or writes it to the log when there is none (development only:
+ * configuration requires SMTP_URL in production). Sending happens after the response: a mail
+ * server that is slow or down never fails or delays the request; the failure is logged and the
+ * user can ask again.
+ */
+export function createMailer(config: Config) {
+  let transport: Transporter | undefined;
+  if (config.smtpUrl) {
+    const host = new URL(config.smtpUrl).hostname;
+    transport = nodemailer.createTransport({
+      url: config.smtpUrl,
+      // A server on loopback is a local relay or a test catcher: no TLS to negotiate. Elsewhere,
+      // smtp:// upgrades with STARTTLS when offered and smtps:// is TLS from the start.
+      ignoreTLS: LOOPBACK.has(host),
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 20_000,
+    });
+  }
+  const pending = new Set<Promise<void>>();
+
+  async function deliver(mail: Mail): Promise<void> {
+    if (!transport) {
+      logger.info(`email (no SMTP_URL set) to ${mail.to}: ${mail.subject}\n${mail.text}`);
+      return;
+    }
+    try {
+      await transport.sendMail({ from: config.mailFrom, ...mail });
+    } catch (err) {
+      logger.error(
+        `email "${mail.subject}" to ${mail.to} could not be sent: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  const idle = async () => void (await Promise.all([...pending]));
+
+  return {
+    send(mail: Mail): void {
+      const sending = deliver(mail).finally(() => pending.delete(sending));
+      pending.add(sending);
+    },
+    /** Resolves once every email handed over so far has been sent or has failed. */
+    idle,
+    async close(): Promise<void> {
+      await idle();
+      transport?.close();
+    },
+  };
+}
+
+export type Mailer = ReturnType<typeof createMailer>;
