@@ -1,0 +1,152 @@
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { drizzle as drizzlePg, type NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { drizzle as drizzleLibsql } from 'drizzle-orm/libsql';
+import { migrate as migrateLibsql } from 'drizzle-orm/libsql/migrator';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
+import { createClient } from '@libsql/client';
+import pg from 'pg';
+import * as pgSchema from './schema/pg';
+import * as sqliteSchema from './schema/sqlite';
+import { Mutex } from './mutex';
+
+export type Dialect = 'postgresql' | 'sqlite';
+export type Tables = typeof pgSchema;
+
+/**
+ * The one query-builder type the data modules are written against. Both schemas have the same
+ * tables and columns (tests/data/schema.test.ts proves it) and drizzle builds the same queries
+ * for both, so the SQLite database is used through the PostgreSQL types; where the dialects
+ * really differ (row locks), data modules branch on `dialect`.
+ */
+export type Db = PgDatabase<NodePgQueryResultHKT>;
+
+export interface Database {
+  dialect: Dialect;
+  db: Db;
+  t: Tables;
+  /** Runs `fn` in a transaction. On SQLite every write must go through here (see below). */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** The PostgreSQL pool, for the rate limiter's store; undefined on SQLite. */
+  pool?: pg.Pool;
+}
+
+const MIGRATIONS = path.resolve(__dirname, '../../drizzle');
+// Any constant will do, as long as every instance uses the same one.
+const MIGRATION_LOCK_KEY = 7_201_311_001;
+
+export function dialectOf(url: string): Dialect {
+  return url.startsWith('file:') ? 'sqlite' : 'postgresql';
+}
+
+export function openDatabase(url: string): Database {
+  return dialectOf(url) === 'sqlite' ? openSqlite(url) : openPostgres(url);
+}
+
+function openPostgres(url: string): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    // Fail fast when the database is gone, so requests get a 503 instead of hanging.
+    connectionTimeoutMillis: 3_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 10_000,
+  });
+  // An idle client losing its connection emits here; without a listener it would crash us.
+  pool.on('error', () => undefined);
+  const db = drizzlePg(pool) as Db;
+  return {
+    dialect: 'postgresql',
+    db,
+    t: pgSchema,
+    pool,
+    transaction: (fn) => db.transaction(fn),
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async migrate() {
+      // drizzle's migrator takes no lock: hold a session advisory lock on one connection so that
+      // instances starting together apply pending migrations exactly once, one after another.
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        await migratePg(drizzlePg(client), { migrationsFolder: path.join(MIGRATIONS, 'pg') });
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+function openSqlite(url: string): Database {
+  const file = url.slice('file:'.length);
+  if (file && file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const client = createClient({ url });
+  const db = drizzleLibsql(client) as unknown as Db;
+  // SQLite has one writer. Its busy wait is synchronous and would block the very event loop the
+  // lock holder needs, so writers queue here instead, in order, without blocking.
+  const writer = new Mutex();
+  return {
+    dialect: 'sqlite',
+    db,
+    t: sqliteSchema as unknown as Tables,
+    transaction: (fn) => writer.run(() => db.transaction(fn)),
+    async ping() {
+      await client.execute('SELECT 1');
+    },
+    async migrate() {
+      await client.execute('PRAGMA journal_mode = WAL');
+      await migrateLibsql(drizzleLibsql(client), {
+        migrationsFolder: path.join(MIGRATIONS, 'sqlite'),
+      });
+    },
+    async close() {
+      client.close();
+    },
+  };
+}
+
+/** Every error code along the cause chain: drivers and drizzle wrap errors in errors. */
+function codesOf(err: unknown): string[] {
+  const codes: string[] = [];
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as never) {
+    if (typeof e !== 'object') break;
+    if (typeof e.code === 'string') codes.push(e.code);
+  }
+  return codes;
+}
+
+const UNIQUE_CODES = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+
+/** A unique constraint refused the row (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_UNIQUE). */
+export function isUniqueViolation(err: unknown): boolean {
+  return codesOf(err).some((code) => UNIQUE_CODES.has(code));
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EPIPE',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  'SQLITE_BUSY',
+]);
+
+/** The database cannot be reached right now: a 503, not a 500. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (codesOf(err).some((code) => UNAVAILABLE_CODES.has(code))) return true;
+  const message = err instanceof Error ? `${err.message} ${String(err.cause ?? '')}` : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(
+    message,
+  );
+}

@@ -1,0 +1,142 @@
+import { and, count, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import type { EnrollmentStatus } from '../services/types';
+import { written } from './courses';
+import type { Database, Db } from './database';
+
+export interface EnrollmentPageQuery {
+  status?: EnrollmentStatus;
+  /** The keyset position (enrolledAt, id) of the last row of the previous page. */
+  after?: { enrolledAt: Date; id: string };
+  limit: number;
+}
+
+/** The enrollments table: the only code that reads or writes it. */
+export function createEnrollmentStore(database: Database) {
+  const { enrollments, courses, users } = database.t;
+
+  /** Newest first: (enrolled_at, id) descending, continued after a keyset position. */
+  function pageConditions(query: EnrollmentPageQuery): (SQL | undefined)[] {
+    const after = query.after
+      ? sql`(${enrollments.enrolledAt}, ${enrollments.id}) < (${sql.param(
+          query.after.enrolledAt,
+          enrollments.enrolledAt,
+        )}, ${sql.param(query.after.id, enrollments.id)})`
+      : undefined;
+    return [query.status ? eq(enrollments.status, query.status) : undefined, after];
+  }
+  const newestFirst = [desc(enrollments.enrolledAt), desc(enrollments.id)];
+
+  /** A user's enrollments in live courses, each with its course and the course's instructor. */
+  const selectWithCourse = (db: Db) =>
+    db
+      .select({
+        id: enrollments.id,
+        courseId: enrollments.courseId,
+        userId: enrollments.userId,
+        status: enrollments.status,
+        enrolledAt: enrollments.enrolledAt,
+        cancelledAt: enrollments.cancelledAt,
+        course: {
+          id: courses.id,
+          title: courses.title,
+          status: courses.status,
+          instructorId: courses.instructorId,
+          instructorName: users.name,
+        },
+      })
+      .from(enrollments)
+      .innerJoin(courses, and(eq(courses.id, enrollments.courseId), isNull(courses.deletedAt)))
+      .innerJoin(users, eq(users.id, courses.instructorId));
+
+  return {
+    async find(tx: Db, courseId: string, userId: string) {
+      const [row] = await tx
+        .select()
+        .from(enrollments)
+        .where(and(eq(enrollments.courseId, courseId), eq(enrollments.userId, userId)))
+        .limit(1);
+      return row;
+    },
+
+    async insert(tx: Db, courseId: string, userId: string) {
+      const row = {
+        id: crypto.randomUUID(),
+        courseId,
+        userId,
+        status: 'active' as const,
+        enrolledAt: new Date(),
+        cancelledAt: null,
+      };
+      await tx.insert(enrollments).values(row);
+      return row;
+    },
+
+    async setStatus(tx: Db, id: string, status: EnrollmentStatus) {
+      const now = new Date();
+      const changes =
+        status === 'active'
+          ? { status, enrolledAt: now, cancelledAt: null }
+          : { status, cancelledAt: now };
+      const [row] = await tx
+        .update(enrollments)
+        .set(changes)
+        .where(eq(enrollments.id, id))
+        .returning();
+      return written(row);
+    },
+
+    /** Cancels every active enrollment of a user and frees their seats, inside `tx`. */
+    async cancelAllForUser(tx: Db, userId: string): Promise<void> {
+      const active = and(eq(enrollments.userId, userId), eq(enrollments.status, 'active'));
+      const held = tx.select({ id: enrollments.courseId }).from(enrollments).where(active);
+      // An UPDATE locks each course row it changes, so seats stay consistent with concurrent
+      // enrollments, which lock the same rows.
+      await tx
+        .update(courses)
+        .set({ enrolledCount: sql`${courses.enrolledCount} - 1` })
+        .where(inArray(courses.id, held));
+      await tx
+        .update(enrollments)
+        .set({ status: 'cancelled', cancelledAt: new Date() })
+        .where(active);
+    },
+
+    /** One page of a course's enrollments with each user's id, name and email. */
+    listForCourse(courseId: string, query: EnrollmentPageQuery) {
+      return database.db
+        .select({
+          id: enrollments.id,
+          status: enrollments.status,
+          enrolledAt: enrollments.enrolledAt,
+          cancelledAt: enrollments.cancelledAt,
+          user: { id: users.id, name: users.name, email: users.email },
+        })
+        .from(enrollments)
+        .innerJoin(users, eq(users.id, enrollments.userId))
+        .where(and(eq(enrollments.courseId, courseId), ...pageConditions(query)))
+        .orderBy(...newestFirst)
+        .limit(query.limit);
+    },
+
+    /** One page of a user's enrollments in courses that are not deleted. */
+    listForUser(userId: string, query: EnrollmentPageQuery) {
+      return selectWithCourse(database.db)
+        .where(and(eq(enrollments.userId, userId), ...pageConditions(query)))
+        .orderBy(...newestFirst)
+        .limit(query.limit);
+    },
+
+    async countActiveForUser(userId: string): Promise<number> {
+      const [row] = await database.db
+        .select({ total: count() })
+        .from(enrollments)
+        .innerJoin(courses, and(eq(courses.id, enrollments.courseId), isNull(courses.deletedAt)))
+        .where(and(eq(enrollments.userId, userId), eq(enrollments.status, 'active')));
+      return Number(row?.total ?? 0);
+    },
+  };
+}
+
+export type EnrollmentStore = ReturnType<typeof createEnrollmentStore>;
+export type EnrollmentRow = NonNullable<Awaited<ReturnType<EnrollmentStore['find']>>>;
+export type UserEnrollmentRow = Awaited<ReturnType<EnrollmentStore['listForUser']>>[number];

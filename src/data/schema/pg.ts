@@ -1,0 +1,160 @@
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+
+// The PostgreSQL shape. `sqlite.ts` mirrors it column for column (a test checks).
+const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey(),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    bio: text('bio'),
+    role: text('role', { enum: ['student', 'instructor', 'admin'] }).notNull(),
+    status: text('status', { enum: ['active', 'suspended'] }).notNull(),
+    emailVerified: boolean('email_verified').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [
+    uniqueIndex('users_email_key').on(t.email),
+    index('users_created_at_idx').on(t.createdAt, t.id),
+    index('users_role_idx').on(t.role, t.createdAt, t.id),
+  ],
+);
+
+/** One login: the family every rotated refresh token and access token of it belongs to. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    revokedAt: time('revoked_at'),
+  },
+  (t) => [index('sessions_user_id_idx').on(t.userId)],
+);
+
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: uuid('id').primaryKey(),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => sessions.id),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    usedAt: time('used_at'),
+  },
+  (t) => [
+    uniqueIndex('refresh_tokens_token_hash_key').on(t.tokenHash),
+    index('refresh_tokens_session_id_idx').on(t.sessionId),
+  ],
+);
+
+/** Single-use tokens sent by email: address verification and password reset. */
+export const emailTokens = pgTable(
+  'email_tokens',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    purpose: text('purpose', { enum: ['verify-email', 'reset-password'] }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    usedAt: time('used_at'),
+  },
+  (t) => [
+    uniqueIndex('email_tokens_token_hash_key').on(t.tokenHash),
+    index('email_tokens_user_id_idx').on(t.userId),
+  ],
+);
+
+// Written as raw SQL so that both dialects accept it in a partial index's WHERE.
+const live = sql`"deleted_at" IS NULL`;
+
+export const courses = pgTable(
+  'courses',
+  {
+    id: uuid('id').primaryKey(),
+    title: text('title').notNull(),
+    description: text('description').notNull(),
+    category: text('category'),
+    level: text('level', { enum: ['beginner', 'intermediate', 'advanced'] }),
+    language: text('language').notNull(),
+    status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull(),
+    capacity: integer('capacity'),
+    enrolledCount: integer('enrolled_count').notNull(),
+    instructorId: uuid('instructor_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    publishedAt: time('published_at'),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [
+    // Keyset pagination: each listing order is (sort column, id) under its filters. Lists never
+    // show deleted courses, so the indexes leave them out (partial), staying small.
+    index('courses_status_created_at_idx').on(t.status, t.createdAt, t.id).where(live),
+    index('courses_status_title_idx').on(t.status, t.title, t.id).where(live),
+    index('courses_instructor_created_at_idx').on(t.instructorId, t.createdAt, t.id).where(live),
+    index('courses_instructor_title_idx').on(t.instructorId, t.title, t.id).where(live),
+    index('courses_category_created_at_idx')
+      .on(t.status, t.category, t.createdAt, t.id)
+      .where(live),
+    index('courses_category_title_idx').on(t.status, t.category, t.title, t.id).where(live),
+    index('courses_level_created_at_idx').on(t.status, t.level, t.createdAt, t.id).where(live),
+    index('courses_level_title_idx').on(t.status, t.level, t.title, t.id).where(live),
+  ],
+);
+
+export const enrollments = pgTable(
+  'enrollments',
+  {
+    id: uuid('id').primaryKey(),
+    courseId: uuid('course_id')
+      .notNull()
+      .references(() => courses.id),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    status: text('status', { enum: ['active', 'cancelled'] }).notNull(),
+    enrolledAt: time('enrolled_at').notNull(),
+    cancelledAt: time('cancelled_at'),
+  },
+  (t) => [
+    // One row per (course, user): a second enrollment reactivates it, never duplicates it.
+    uniqueIndex('enrollments_course_user_key').on(t.courseId, t.userId),
+    index('enrollments_course_enrolled_at_idx').on(t.courseId, t.enrolledAt, t.id),
+    index('enrollments_user_enrolled_at_idx').on(t.userId, t.enrolledAt, t.id),
+  ],
+);
+
+/** rate-limiter-flexible's table (created here so no instance races to create it). */
+export const rateLimits = pgTable('rate_limits', {
+  key: varchar('key', { length: 255 }).primaryKey(),
+  points: integer('points').notNull().default(0),
+  expire: bigint('expire', { mode: 'number' }),
+});
+

@@ -1,0 +1,144 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+
+// The SQLite twin of `pg.ts`: same tables, columns and indexes; Dates stored as milliseconds.
+const time = (name: string) => integer(name, { mode: 'timestamp_ms' });
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    bio: text('bio'),
+    role: text('role', { enum: ['student', 'instructor', 'admin'] }).notNull(),
+    status: text('status', { enum: ['active', 'suspended'] }).notNull(),
+    emailVerified: integer('email_verified', { mode: 'boolean' }).notNull(),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [
+    uniqueIndex('users_email_key').on(t.email),
+    index('users_created_at_idx').on(t.createdAt, t.id),
+    index('users_role_idx').on(t.role, t.createdAt, t.id),
+  ],
+);
+
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    revokedAt: time('revoked_at'),
+  },
+  (t) => [index('sessions_user_id_idx').on(t.userId)],
+);
+
+export const refreshTokens = sqliteTable(
+  'refresh_tokens',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    usedAt: time('used_at'),
+  },
+  (t) => [
+    uniqueIndex('refresh_tokens_token_hash_key').on(t.tokenHash),
+    index('refresh_tokens_session_id_idx').on(t.sessionId),
+  ],
+);
+
+export const emailTokens = sqliteTable(
+  'email_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    purpose: text('purpose', { enum: ['verify-email', 'reset-password'] }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    usedAt: time('used_at'),
+  },
+  (t) => [
+    uniqueIndex('email_tokens_token_hash_key').on(t.tokenHash),
+    index('email_tokens_user_id_idx').on(t.userId),
+  ],
+);
+
+// Written as raw SQL so that both dialects accept it in a partial index's WHERE.
+const live = sql`"deleted_at" IS NULL`;
+
+export const courses = sqliteTable(
+  'courses',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    description: text('description').notNull(),
+    category: text('category'),
+    level: text('level', { enum: ['beginner', 'intermediate', 'advanced'] }),
+    language: text('language').notNull(),
+    status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull(),
+    capacity: integer('capacity'),
+    enrolledCount: integer('enrolled_count').notNull(),
+    instructorId: text('instructor_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    publishedAt: time('published_at'),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [
+    // Keyset pagination: each listing order is (sort column, id) under its filters. Lists never
+    // show deleted courses, so the indexes leave them out (partial), staying small.
+    index('courses_status_created_at_idx').on(t.status, t.createdAt, t.id).where(live),
+    index('courses_status_title_idx').on(t.status, t.title, t.id).where(live),
+    index('courses_instructor_created_at_idx').on(t.instructorId, t.createdAt, t.id).where(live),
+    index('courses_instructor_title_idx').on(t.instructorId, t.title, t.id).where(live),
+    index('courses_category_created_at_idx')
+      .on(t.status, t.category, t.createdAt, t.id)
+      .where(live),
+    index('courses_category_title_idx').on(t.status, t.category, t.title, t.id).where(live),
+    index('courses_level_created_at_idx').on(t.status, t.level, t.createdAt, t.id).where(live),
+    index('courses_level_title_idx').on(t.status, t.level, t.title, t.id).where(live),
+  ],
+);
+
+export const enrollments = sqliteTable(
+  'enrollments',
+  {
+    id: text('id').primaryKey(),
+    courseId: text('course_id')
+      .notNull()
+      .references(() => courses.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    status: text('status', { enum: ['active', 'cancelled'] }).notNull(),
+    enrolledAt: time('enrolled_at').notNull(),
+    cancelledAt: time('cancelled_at'),
+  },
+  (t) => [
+    uniqueIndex('enrollments_course_user_key').on(t.courseId, t.userId),
+    index('enrollments_course_enrolled_at_idx').on(t.courseId, t.enrolledAt, t.id),
+    index('enrollments_user_enrolled_at_idx').on(t.userId, t.enrolledAt, t.id),
+  ],
+);
+
+export const rateLimits = sqliteTable('rate_limits', {
+  key: text('key').primaryKey(),
+  points: integer('points').notNull().default(0),
+  expire: integer('expire'),
+});

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, isNull, ne } from 'drizzle-orm';
+import type { Database, Db } from './database';
+import type { Role, UserStatus } from '../services/types';
+
+export interface SessionOwner {
+  role: Role;
+  status: UserStatus;
+  revoked: boolean;
+  expiresAt: Date;
+}
+
+/** A refresh token found by its hash, with what decides whether it may still be spent. */
+export interface RefreshTokenRecord {
+  id: string;
+  sessionId: string;
+  userId: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  sessionRevoked: boolean;
+}
+
+export function createSessionStore({ db, t }: Database) {
+  const revokeWhere = async (tx: Db, where: ReturnType<typeof and>) => {
+    await tx.update(t.sessions).set({ revokedAt: new Date() }).where(and(where, isNull(t.sessions.revokedAt)));
+  };
+
+  return {
+    /** A new login: the session row and its first refresh token (stored as a hash). */
+    async create(
+      tx: Db,
+      input: { userId: string; refreshTokenHash: string; expiresAt: Date },
+    ): Promise<string> {
+      const now = new Date();
+      const sessionId = randomUUID();
+      await tx
+        .insert(t.sessions)
+        .values({ id: sessionId, userId: input.userId, createdAt: now, expiresAt: input.expiresAt });
+      await tx.insert(t.refreshTokens).values({
+        id: randomUUID(),
+        sessionId,
+        tokenHash: input.refreshTokenHash,
+        createdAt: now,
+        expiresAt: input.expiresAt,
+      });
+      return sessionId;
+    },
+
+    async findRefreshToken(tokenHash: string, tx: Db = db): Promise<RefreshTokenRecord | undefined> {
+      const [row] = await tx
+        .select({
+          id: t.refreshTokens.id,
+          sessionId: t.refreshTokens.sessionId,
+          userId: t.sessions.userId,
+          expiresAt: t.refreshTokens.expiresAt,
+          usedAt: t.refreshTokens.usedAt,
+          revokedAt: t.sessions.revokedAt,
+        })
+        .from(t.refreshTokens)
+        .innerJoin(t.sessions, eq(t.sessions.id, t.refreshTokens.sessionId))
+        .where(eq(t.refreshTokens.tokenHash, tokenHash))
+        .limit(1);
+      if (!row) return undefined;
+      const { revokedAt, ...rest } = row;
+      return { ...rest, sessionRevoked: revokedAt !== null };
+    },
+
+    /**
+     * Spends one refresh token and adds its successor to the same session, whose expiry slides
+     * with it. False when the token was spent meanwhile (a concurrent use): the conditional
+     * update lets only one of two racing requests win.
+     */
+    async rotate(
+      tx: Db,
+      input: { tokenId: string; sessionId: string; newTokenHash: string; expiresAt: Date },
+    ): Promise<boolean> {
+      const now = new Date();
+      const spent = await tx
+        .update(t.refreshTokens)
+        .set({ usedAt: now })
+        .where(and(eq(t.refreshTokens.id, input.tokenId), isNull(t.refreshTokens.usedAt)))
+        .returning({ id: t.refreshTokens.id });
+      if (spent.length === 0) return false;
+      await tx.insert(t.refreshTokens).values({
+        id: randomUUID(),
+        sessionId: input.sessionId,
+        tokenHash: input.newTokenHash,
+        createdAt: now,
+        expiresAt: input.expiresAt,
+      });
+      await tx.update(t.sessions).set({ expiresAt: input.expiresAt }).where(eq(t.sessions.id, input.sessionId));
+      return true;
+    },
+
+    /** Ends one login: its access tokens and refresh tokens stop working at once. */
+    async revoke(tx: Db, sessionId: string): Promise<void> {
+      await revokeWhere(tx, eq(t.sessions.id, sessionId));
+    },
+
+    /** Ends every login of a user, or every one but `exceptSessionId`. */
+    async revokeAllForUser(tx: Db, userId: string, exceptSessionId?: string): Promise<void> {
+      await revokeWhere(
+        tx,
+        exceptSessionId === undefined
+          ? eq(t.sessions.userId, userId)
+          : and(eq(t.sessions.userId, userId), ne(t.sessions.id, exceptSessionId)),
+      );
+    },
+
+    /**
+     * The one read behind every authenticated request: the session (one login's token family)
+     * and its user, by primary keys. Revocation, suspension, deletion and role changes are
+     * therefore seen at once by every instance sharing the database.
+     */
+    async findOwner(sessionId: string, userId: string): Promise<SessionOwner | undefined> {
+      const [row] = await db
+        .select({
+          role: t.users.role,
+          status: t.users.status,
+          revokedAt: t.sessions.revokedAt,
+          expiresAt: t.sessions.expiresAt,
+        })
+        .from(t.sessions)
+        .innerJoin(t.users, eq(t.users.id, t.sessions.userId))
+        .where(and(eq(t.sessions.id, sessionId), eq(t.users.id, userId), isNull(t.users.deletedAt)))
+        .limit(1);
+      if (!row) return undefined;
+      return {
+        role: row.role,
+        status: row.status,
+        revoked: row.revokedAt !== null,
+        expiresAt: row.expiresAt,
+      };
+    },
+  };
+}
+
+export type SessionStore = ReturnType<typeof createSessionStore>;

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, isNull, lt, ne, or, type SQL } from 'drizzle-orm';
+import type { Database, Db } from './database';
+import { isUniqueViolation } from './database';
+import { containsIgnoringCase } from './search';
+import type { Role, UserStatus } from '../services/types';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  bio: string | null;
+  role: Role;
+  status: UserStatus;
+  emailVerified: boolean;
+  passwordHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  role: Role;
+  emailVerified: boolean;
+  passwordHash: string;
+}
+
+export type UserPatch = Partial<
+  Pick<UserRow, 'name' | 'bio' | 'role' | 'status' | 'emailVerified' | 'passwordHash'>
+>;
+
+export interface UserFilter {
+  role?: Role;
+  status?: UserStatus;
+  q?: string;
+  limit: number;
+  /** The keyset position of the last row of the previous page. */
+  after?: { createdAt: Date; id: string };
+}
+
+export function createUserStore(database: Database) {
+  const { db, t } = database;
+  const live = isNull(t.users.deletedAt);
+
+  return {
+    /** The new row, or undefined when the (lowercased) email is taken. */
+    async insert(tx: Db, user: NewUser): Promise<UserRow | undefined> {
+      const now = new Date();
+      const row: UserRow = {
+        id: randomUUID(),
+        ...user,
+        email: user.email.toLowerCase(),
+        bio: null,
+        status: 'active',
+        createdAt: now,
+        updatedAt: now,
+        deletedAt: null,
+      };
+      try {
+        // A savepoint, so that a clash leaves the caller's transaction usable on PostgreSQL.
+        await tx.transaction(async (inner) => {
+          await inner.insert(t.users).values(row);
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) return undefined;
+        throw err;
+      }
+      return row;
+    },
+
+    async findById(id: string, tx: Db = db): Promise<UserRow | undefined> {
+      const [row] = await tx
+        .select()
+        .from(t.users)
+        .where(and(eq(t.users.id, id), live))
+        .limit(1);
+      return row;
+    },
+
+    async findByEmail(email: string, tx: Db = db): Promise<UserRow | undefined> {
+      const [row] = await tx
+        .select()
+        .from(t.users)
+        .where(and(eq(t.users.email, email.toLowerCase()), live))
+        .limit(1);
+      return row;
+    },
+
+    /** Applies `patch` to a live user; the updated row, or undefined when there is none. */
+    async update(tx: Db, id: string, patch: UserPatch): Promise<UserRow | undefined> {
+      const [row] = await tx
+        .update(t.users)
+        .set({ ...patch, updatedAt: new Date() })
+        .where(and(eq(t.users.id, id), live))
+        .returning();
+      return row;
+    },
+
+    /**
+     * The ids of the active admins other than `exceptId`. On PostgreSQL the admin rows are locked
+     * for the transaction, so two admins demoting each other at once cannot both succeed; SQLite
+     * runs one write transaction at a time anyway.
+     */
+    async otherActiveAdmins(tx: Db, exceptId: string): Promise<string[]> {
+      const query = tx
+        .select({ id: t.users.id })
+        .from(t.users)
+        .where(
+          and(eq(t.users.role, 'admin'), eq(t.users.status, 'active'), live, ne(t.users.id, exceptId)),
+        );
+      const rows = database.dialect === 'postgresql' ? await query.for('update') : await query;
+      return rows.map((r) => r.id);
+    },
+
+    /**
+     * Soft delete: the row stays for the history that points at it, but its email is freed for a
+     * new registration and its personal data and password are wiped.
+     */
+    async softDelete(tx: Db, id: string): Promise<void> {
+      const now = new Date();
+      await tx
+        .update(t.users)
+        .set({
+          email: `deleted-${id}@invalid`,
+          name: 'Deleted user',
+          bio: null,
+          passwordHash: '!',
+          updatedAt: now,
+          deletedAt: now,
+        })
+        .where(and(eq(t.users.id, id), live));
+    },
+
+    /** One page, newest first on (createdAt, id): the users_created_at_idx / users_role_idx order. */
+    async list(filter: UserFilter): Promise<UserRow[]> {
+      const conditions: (SQL | undefined)[] = [live];
+      if (filter.role) conditions.push(eq(t.users.role, filter.role));
+      if (filter.status) conditions.push(eq(t.users.status, filter.status));
+      if (filter.q) {
+        conditions.push(
+          or(containsIgnoringCase(t.users.email, filter.q), containsIgnoringCase(t.users.name, filter.q)),
+        );
+      }
+      if (filter.after) {
+        const { createdAt, id } = filter.after;
+        conditions.push(
+          or(
+            lt(t.users.createdAt, createdAt),
+            and(eq(t.users.createdAt, createdAt), lt(t.users.id, id)),
+          ),
+        );
+      }
+      return db
+        .select()
+        .from(t.users)
+        .where(and(...conditions))
+        .orderBy(desc(t.users.createdAt), desc(t.users.id))
+        .limit(filter.limit);
+    },
+  };
+}
+
+export type UserStore = ReturnType<typeof createUserStore>;
