@@ -32,7 +32,11 @@ export function createEmailTokenStore({ t }: Database) {
      * Spends a live token: one conditional update, so of two concurrent uses only one wins.
      * The user id it was issued to, or undefined when unknown, expired, spent or of another purpose.
      */
-    async consume(tx: Db, purpose: EmailTokenPurpose, tokenHash: string): Promise<string | undefined> {
+    async consume(
+      tx: Db,
+      purpose: EmailTokenPurpose,
+      tokenHash: string,
+    ): Promise<string | undefined> {
       const now = new Date();
       const [row] = await tx
         .update(t.emailTokens)

@@ -22,7 +22,10 @@ export interface RefreshTokenRecord {
 
 export function createSessionStore({ db, t }: Database) {
   const revokeWhere = async (tx: Db, where: ReturnType<typeof and>) => {
-    await tx.update(t.sessions).set({ revokedAt: new Date() }).where(and(where, isNull(t.sessions.revokedAt)));
+    await tx
+      .update(t.sessions)
+      .set({ revokedAt: new Date() })
+      .where(and(where, isNull(t.sessions.revokedAt)));
   };
 
   return {
@@ -35,7 +38,12 @@ export function createSessionStore({ db, t }: Database) {
       const sessionId = randomUUID();
       await tx
         .insert(t.sessions)
-        .values({ id: sessionId, userId: input.userId, createdAt: now, expiresAt: input.expiresAt });
+        .values({
+          id: sessionId,
+          userId: input.userId,
+          createdAt: now,
+          expiresAt: input.expiresAt,
+        });
       await tx.insert(t.refreshTokens).values({
         id: randomUUID(),
         sessionId,
@@ -46,7 +54,10 @@ export function createSessionStore({ db, t }: Database) {
       return sessionId;
     },
 
-    async findRefreshToken(tokenHash: string, tx: Db = db): Promise<RefreshTokenRecord | undefined> {
+    async findRefreshToken(
+      tokenHash: string,
+      tx: Db = db,
+    ): Promise<RefreshTokenRecord | undefined> {
       const [row] = await tx
         .select({
           id: t.refreshTokens.id,
@@ -88,7 +99,10 @@ export function createSessionStore({ db, t }: Database) {
         createdAt: now,
         expiresAt: input.expiresAt,
       });
-      await tx.update(t.sessions).set({ expiresAt: input.expiresAt }).where(eq(t.sessions.id, input.sessionId));
+      await tx
+        .update(t.sessions)
+        .set({ expiresAt: input.expiresAt })
+        .where(eq(t.sessions.id, input.sessionId));
       return true;
     },
 

@@ -108,7 +108,12 @@ export function createUserStore(database: Database) {
         .select({ id: t.users.id })
         .from(t.users)
         .where(
-          and(eq(t.users.role, 'admin'), eq(t.users.status, 'active'), live, ne(t.users.id, exceptId)),
+          and(
+            eq(t.users.role, 'admin'),
+            eq(t.users.status, 'active'),
+            live,
+            ne(t.users.id, exceptId),
+          ),
         );
       const rows = database.dialect === 'postgresql' ? await query.for('update') : await query;
       return rows.map((r) => r.id);
@@ -140,7 +145,10 @@ export function createUserStore(database: Database) {
       if (filter.status) conditions.push(eq(t.users.status, filter.status));
       if (filter.q) {
         conditions.push(
-          or(containsIgnoringCase(t.users.email, filter.q), containsIgnoringCase(t.users.name, filter.q)),
+          or(
+            containsIgnoringCase(t.users.email, filter.q),
+            containsIgnoringCase(t.users.name, filter.q),
+          ),
         );
       }
       if (filter.after) {

@@ -5,8 +5,9 @@ import { openDatabase } from '../../src/data/database';
 import { DIALECTS, createTestDatabase } from '../helpers/databases';
 
 const journal = (dialect: string) =>
-  JSON.parse(readFileSync(path.join(__dirname, `../../drizzle/${dialect}/meta/_journal.json`), 'utf8'))
-    .entries as unknown[];
+  JSON.parse(
+    readFileSync(path.join(__dirname, `../../drizzle/${dialect}/meta/_journal.json`), 'utf8'),
+  ).entries as unknown[];
 
 const onPostgres = DIALECTS.includes('postgresql') ? it : it.skip;
 
@@ -20,7 +21,9 @@ describe('migrations at start', () => {
         await Promise.all(instances.map((db) => db.migrate()));
         const client = new pg.Client({ connectionString: testDb.url });
         await client.connect();
-        const applied = await client.query('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations');
+        const applied = await client.query(
+          'SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations',
+        );
         await client.end();
         expect(applied.rows[0].n).toBe(journal('pg').length);
       } finally {
