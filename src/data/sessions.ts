@@ -36,14 +36,12 @@ export function createSessionStore({ db, t }: Database) {
     ): Promise<string> {
       const now = new Date();
       const sessionId = randomUUID();
-      await tx
-        .insert(t.sessions)
-        .values({
-          id: sessionId,
-          userId: input.userId,
-          createdAt: now,
-          expiresAt: input.expiresAt,
-        });
+      await tx.insert(t.sessions).values({
+        id: sessionId,
+        userId: input.userId,
+        createdAt: now,
+        expiresAt: input.expiresAt,
+      });
       await tx.insert(t.refreshTokens).values({
         id: randomUUID(),
         sessionId,
