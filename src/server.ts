@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './data/database';
 import { createApp } from './http/app';
+import { settled } from './http/in-flight';
 import { configureLogger, logger } from './logger';
 import { createServices, type Services } from './services';
 
@@ -53,13 +54,14 @@ function drainOnSigterm(server: Server, services: Services): void {
     if (stopping) return;
     stopping = true;
     logger.info(`${signal} received: draining requests in flight`);
-    const force = setTimeout(() => {
-      logger.warn('requests still in flight after 10 s; closing them');
-      server.closeAllConnections();
-    }, DRAIN_TIMEOUT_MS);
-    force.unref();
-    server.close(async () => {
-      clearTimeout(force);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const drained = Promise.all([closed, settled()]).then(() => true);
+    const timeout = sleep(DRAIN_TIMEOUT_MS).then(() => false);
+    void Promise.race([drained, timeout]).then(async (done) => {
+      if (!done) {
+        logger.warn('requests still in flight after 10 s; closing them');
+        server.closeAllConnections();
+      }
       // Pending emails go out and limiter stores close before the pool does.
       await services.close().catch(() => undefined);
       await services.database.close().catch(() => undefined);

@@ -7,6 +7,7 @@ import {
 } from '../contract';
 import type { Services } from '../services';
 import type { Context, HandlerMap, OperationId } from './operations';
+import { tracked } from './in-flight';
 import { callerOf, rejectedTokenOf } from './security';
 
 type AnyHandler = (ctx: Context<unknown>) => Promise<{
@@ -48,16 +49,18 @@ export function bindOperations(
       router[method](toExpressPath(path), async (req: Request, res: Response) => {
         const rejected = rejectedTokenOf(req);
         if (rejected) throw rejected;
-        const reply = await handler({
-          body: req.body,
-          path: req.params,
-          query: req.query,
-          headers: headerParams(req, operation),
-          caller: callerOf(req),
-          services,
-          req,
-          res,
-        } as Context<unknown>);
+        const reply = await tracked(() =>
+          handler({
+            body: req.body,
+            path: req.params,
+            query: req.query,
+            headers: headerParams(req, operation),
+            caller: callerOf(req),
+            services,
+            req,
+            res,
+          } as Context<unknown>),
+        );
         for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
         res.status(reply.status);
         if (reply.body === undefined) res.end();

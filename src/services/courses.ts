@@ -1,4 +1,4 @@
-import type { components } from '../generated/openapi';
+import type { components, operations } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
 import {
   createCourseStore,
@@ -9,23 +9,14 @@ import {
 import { HttpProblem, problems } from '../errors';
 import type { Caller } from './auth';
 import type { CursorCodec } from './cursor';
-import type { CourseLevel, CourseStatus } from './types';
 
 type Schemas = components['schemas'];
 export type Course = Schemas['Course'];
 type CreateCourseRequest = Schemas['CreateCourseRequest'];
 type UpdateCourseRequest = Schemas['UpdateCourseRequest'];
 
-export interface CourseListRequest {
-  instructorId?: string;
-  category?: string;
-  level?: CourseLevel;
-  q?: string;
-  status?: CourseStatus;
-  sort?: CourseSort;
-  limit?: number;
-  cursor?: string;
-}
+/** listCourses' query parameters, as the document declares them. */
+export type CourseListRequest = NonNullable<operations['listCourses']['parameters']['query']>;
 
 /** `If-Match` and the way to compute the current version's ETag (the HTTP layer's own). */
 export interface Precondition {
@@ -189,16 +180,11 @@ export function createCourseService(deps: { database: Database; cursors: CursorC
         after,
         limit: limit + 1,
       });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      const nextCursor =
-        rows.length > limit && last
-          ? cursors.encode(scope, [
-              sort.endsWith('createdAt') ? last.createdAt.getTime() : last.title,
-              last.id,
-            ])
-          : null;
-      return { items: page.map(toCourse), nextCursor };
+      const page = cursors.page(scope, rows, limit, (last) => [
+        sort.endsWith('createdAt') ? last.createdAt.getTime() : last.title,
+        last.id,
+      ]);
+      return { items: page.items.map(toCourse), nextCursor: page.nextCursor };
     },
 
     /** Whether the user still owns courses that are not deleted (they block deleting the user). */
@@ -210,14 +196,12 @@ export function createCourseService(deps: { database: Database; cursors: CursorC
 
 /** The keyset position in a course cursor, checked to have the shape its sort needs. */
 function decodePosition(cursors: CursorCodec, scope: string, cursor: string, sort: CourseSort) {
-  const [value, id] = cursors.decode(scope, cursor);
-  const byTime = sort.endsWith('createdAt');
-  if (typeof id !== 'string' || typeof value !== (byTime ? 'number' : 'string')) {
-    throw problems.badRequest('The cursor is not one this API issued.', [
-      { path: 'query.cursor', message: 'is not a valid cursor' },
-    ]);
+  if (sort.endsWith('createdAt')) {
+    const [at, id] = cursors.decode(scope, cursor, ['number', 'string'] as const);
+    return { value: new Date(at), id };
   }
-  return { value: byTime ? new Date(value as number) : (value as string), id };
+  const [title, id] = cursors.decode(scope, cursor, ['string', 'string'] as const);
+  return { value: title, id };
 }
 
 export type CourseService = ReturnType<typeof createCourseService>;

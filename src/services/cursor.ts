@@ -2,7 +2,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HttpProblem } from '../errors';
 
 /** A keyset position: the sort column's value and the id, as they were on the last row. */
-export type CursorValues = (string | number | null)[];
+export type CursorValues = (string | number)[];
+
+type Kind = 'string' | 'number';
+type Decoded<K extends readonly Kind[]> = {
+  [I in keyof K]: K[I] extends 'number' ? number : string;
+};
 
 const invalidCursor = () =>
   new HttpProblem(400, 'validation-error', 'The cursor is not one this API issued.', {
@@ -16,13 +21,27 @@ const invalidCursor = () =>
 export function createCursorCodec(secret: Uint8Array) {
   const sign = (data: string) =>
     createHmac('sha256', secret).update(data).digest('base64url').slice(0, 22);
+  const encode = (scope: string, values: CursorValues): string => {
+    const data = Buffer.from(JSON.stringify([scope, ...values])).toString('base64url');
+    return `${data}.${sign(data)}`;
+  };
   return {
-    encode(scope: string, values: CursorValues): string {
-      const data = Buffer.from(JSON.stringify([scope, ...values])).toString('base64url');
-      return `${data}.${sign(data)}`;
+    encode,
+    /**
+     * A page from rows fetched with `limit + 1`: the first `limit` rows, and a cursor after the
+     * last of them when the extra row shows there is more.
+     */
+    page<R>(scope: string, rows: R[], limit: number, positionOf: (row: R) => CursorValues) {
+      const items = rows.slice(0, limit);
+      const last = items.at(-1);
+      const more = rows.length > limit && last !== undefined;
+      return { items, nextCursor: more ? encode(scope, positionOf(last)) : null };
     },
-    /** The values of a cursor issued for `scope`; a 400 problem for anything else. */
-    decode(scope: string, cursor: string): CursorValues {
+    /**
+     * The values of a cursor issued for `scope`, of the `kinds` given; a 400 problem for anything
+     * else.
+     */
+    decode<K extends readonly Kind[]>(scope: string, cursor: string, kinds: K): Decoded<K> {
       const [data, signature, extra] = cursor.split('.');
       if (!data || !signature || extra !== undefined) throw invalidCursor();
       const expected = Buffer.from(sign(data));
@@ -37,7 +56,11 @@ export function createCursorCodec(secret: Uint8Array) {
         throw invalidCursor();
       }
       if (!Array.isArray(parsed) || parsed[0] !== scope) throw invalidCursor();
-      return parsed.slice(1) as CursorValues;
+      const values = parsed.slice(1);
+      if (values.length !== kinds.length || values.some((v, i) => typeof v !== kinds[i])) {
+        throw invalidCursor();
+      }
+      return values as Decoded<K>;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { components } from '../generated/openapi';
+import type { components, operations } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
 import { createCourseStore } from '../data/courses';
 import {
@@ -11,7 +11,6 @@ import { problems } from '../errors';
 import type { Caller } from './auth';
 import { canSee, courseNotFound, requireManager } from './courses';
 import type { CursorCodec } from './cursor';
-import type { EnrollmentStatus } from './types';
 
 type Schemas = components['schemas'];
 type CurrentUserEnrollments = Schemas['CurrentUserEnrollments'];
@@ -19,11 +18,10 @@ export type Enrollment = Schemas['Enrollment'];
 type MyEnrollment = Schemas['MyEnrollment'];
 type CourseEnrollment = Schemas['CourseEnrollment'];
 
-export interface EnrollmentListRequest {
-  status?: EnrollmentStatus;
-  limit?: number;
-  cursor?: string;
-}
+/** The query parameters both enrollment lists take, as the document declares them. */
+export type EnrollmentListRequest = NonNullable<
+  operations['listMyEnrollments']['parameters']['query']
+>;
 
 const SUMMARY_SIZE = 10;
 
@@ -61,12 +59,7 @@ export function createEnrollmentService(deps: { database: Database; cursors: Cur
     const limit = request.limit ?? 20;
     let after: EnrollmentPageQuery['after'];
     if (request.cursor) {
-      const [enrolledAt, id] = cursors.decode(scope, request.cursor);
-      if (typeof enrolledAt !== 'number' || typeof id !== 'string') {
-        throw problems.badRequest('The cursor is not one this API issued.', [
-          { path: 'query.cursor', message: 'is not a valid cursor' },
-        ]);
-      }
+      const [enrolledAt, id] = cursors.decode(scope, request.cursor, ['number', 'string'] as const);
       after = { enrolledAt: new Date(enrolledAt), id };
     }
     return { status: request.status, after, limit: limit + 1 };
@@ -78,13 +71,8 @@ export function createEnrollmentService(deps: { database: Database; cursors: Cur
     limit: number,
     map: (row: R) => T,
   ) {
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    const nextCursor =
-      rows.length > limit && last
-        ? cursors.encode(scope, [last.enrolledAt.getTime(), last.id])
-        : null;
-    return { items: page.map(map), nextCursor };
+    const page = cursors.page(scope, rows, limit, (last) => [last.enrolledAt.getTime(), last.id]);
+    return { items: page.items.map(map), nextCursor: page.nextCursor };
   }
 
   return {

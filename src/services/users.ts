@@ -120,21 +120,18 @@ export function createUserService(deps: UserDeps) {
         limit: limit + 1,
       };
       if (query.cursor) {
-        const [createdAt, id] = deps.cursors.decode(CURSOR_SCOPE, query.cursor);
-        const at = new Date(String(createdAt));
-        if (typeof id !== 'string' || Number.isNaN(at.getTime())) {
-          throw problems.badRequest('The cursor is not one this API issued.');
-        }
-        filter.after = { createdAt: at, id };
+        const [createdAt, id] = deps.cursors.decode(CURSOR_SCOPE, query.cursor, [
+          'number',
+          'string',
+        ] as const);
+        filter.after = { createdAt: new Date(createdAt), id };
       }
       const rows = await users.list(filter);
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      const nextCursor =
-        rows.length > limit && last
-          ? deps.cursors.encode(CURSOR_SCOPE, [last.createdAt.toISOString(), last.id])
-          : null;
-      return { items: page.map(toUser), nextCursor };
+      const page = deps.cursors.page(CURSOR_SCOPE, rows, limit, (last) => [
+        last.createdAt.getTime(),
+        last.id,
+      ]);
+      return { items: page.items.map(toUser), nextCursor: page.nextCursor };
     },
 
     /** An admin sees any live account; anyone else only their own (the rest is 404, not 403). */

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createTestDatabase } from './helpers/databases';
+
+// The process as an operator runs it: configuration at start, readiness, and SIGTERM.
+const ROOT = path.resolve(__dirname, '..');
+
+interface Running {
+  child: ChildProcess;
+  base: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(env: Record<string, string>): Running {
+  const port = String(20_000 + Math.floor(Math.random() * 20_000));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'warn', ...env },
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += String(chunk)));
+  child.stderr?.on('data', (chunk) => (output += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, base: `http://127.0.0.1:${port}`, output: () => output, exited };
+}
+
+/** A POST on a connection of its own, so none is an idle keep-alive one that closing drops. */
+function post(url: string, body: unknown): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json' },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('timed out');
+}
+
+describe('the server process', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'opencourse-server-'));
+  let afterDrop: (() => Promise<void>) | undefined;
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await afterDrop?.();
+  });
+
+  it('refuses a bad variable with one line naming it, and exits 1', async () => {
+    const server = start({ PORT: 'eighty' });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toBe(
+      'Configuration error: PORT: must be a whole number, got "eighty"\n',
+    );
+  });
+
+  it('drains requests in flight on SIGTERM, then exits 0', async () => {
+    const server = start({ DATABASE_URL: `file:${path.join(dir, 'drain.db')}` });
+    await until(async () => (await fetch(`${server.base}/health/ready`)).ok);
+    // One login first: the validator compiles a route's schemas on its first request, and a
+    // request not yet read when SIGTERM comes is, to Node, an idle connection to close.
+    expect(await post(`${server.base}/api/v1/auth/login`, { email: 'a@b.co', password: 'x' })).toBe(
+      401,
+    );
+    // Logins are slow on purpose (argon2id), so these are still being handled at SIGTERM.
+    const logins = Array.from({ length: 16 }, (_, i) =>
+      post(`${server.base}/api/v1/auth/login`, {
+        email: `nobody${i}@example.com`,
+        password: 'wrong-password-1',
+      }),
+    );
+    // The first answer means the server has read the batch; the rest are still hashing.
+    await Promise.race(logins);
+    server.child.kill('SIGTERM');
+    expect(await Promise.all(logins)).toEqual(Array(16).fill(401));
+    expect(await server.exited).toBe(0);
+    expect(server.output()).not.toMatch(/"level":"error"/);
+  });
+
+  it('lets handlers finish on SIGTERM even when their clients have hung up', async () => {
+    // On PostgreSQL a failed login still writes (its failure count) after the slow hash.
+    const database = await createTestDatabase('postgresql');
+    afterDrop = database.drop;
+    const server = start({ DATABASE_URL: database.url });
+    await until(async () => (await fetch(`${server.base}/health/ready`)).ok);
+    expect(await post(`${server.base}/api/v1/auth/login`, { email: 'a@b.co', password: 'x' })).toBe(
+      401,
+    );
+    const first = post(`${server.base}/api/v1/auth/login`, {
+      email: 'first@example.com',
+      password: 'wrong-password-1',
+    });
+    const pending = Array.from({ length: 15 }, (_, i) => {
+      const req = request(`${server.base}/api/v1/auth/login`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+      });
+      req.on('error', () => undefined);
+      req.end(JSON.stringify({ email: `gone${i}@example.com`, password: 'wrong-password-1' }));
+      return req;
+    });
+    await first;
+    // Every client hangs up, so the server's sockets close at once; its handlers must still
+    // finish, and what they write must persist, before the pool closes and the process exits.
+    for (const req of pending) req.destroy();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.output()).not.toMatch(/"level":"error"/);
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query(
+      "SELECT count(*)::int AS n FROM rate_limits WHERE key LIKE 'login:gone%'",
+    );
+    await client.end();
+    expect(rows[0].n).toBe(15);
+  });
+
+  it('serves 503 on readiness while the database is down at start, and stays live', async () => {
+    const server = start({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
+    try {
+      await until(async () => (await fetch(`${server.base}/health/live`)).ok);
+      const ready = await fetch(`${server.base}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(ready.headers.get('retry-after')).toBe('5');
+      expect((await fetch(`${server.base}/api/v1/courses`)).status).toBe(503);
+      expect(server.output()).toMatch(/database not ready \(connect ECONNREFUSED/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});
