@@ -51,6 +51,7 @@ async function waitReady() {
 
 interface Scenario {
   name: string;
+  connections?: number;
   method?: 'GET' | 'POST';
   path: string;
   token?: string;
@@ -61,7 +62,7 @@ async function run(s: Scenario) {
   const result = await autocannon({
     url: BASE + s.path,
     method: s.method ?? 'GET',
-    connections: CONNECTIONS,
+    connections: s.connections ?? CONNECTIONS,
     duration: SECONDS,
     headers: {
       'content-type': 'application/json',
@@ -70,7 +71,8 @@ async function run(s: Scenario) {
     body: s.body === undefined ? undefined : JSON.stringify(s.body),
   });
   const l = result.latency;
-  return `| ${s.name} | ${Math.round(result.requests.average)} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${result.non2xx} |`;
+  const name = s.connections ? `${s.name}, ${s.connections} connection` : s.name;
+  return `| ${name} | ${Math.round(result.requests.average)} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${result.non2xx} |`;
 }
 
 async function main() {
@@ -85,8 +87,9 @@ async function main() {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes!',
-    RATE_LIMIT_PER_MINUTE: '0',
-    RATE_LIMIT_SENSITIVE_PER_HOUR: '0',
+    // The per-address limit stays on (as in production) but high enough never to refuse: its
+    // PostgreSQL round trip is part of every figure.
+    RATE_LIMIT_PER_MINUTE: '1000000',
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
   };
@@ -134,6 +137,13 @@ async function main() {
         method: 'POST',
         path: `/api/v1/courses/${course.id}/enroll`,
         token: studentToken,
+      },
+      {
+        name: 'POST /api/v1/auth/login (argon2id)',
+        method: 'POST',
+        path: '/api/v1/auth/login',
+        body: student,
+        connections: 1,
       },
       {
         name: 'POST /api/v1/auth/login (argon2id)',
