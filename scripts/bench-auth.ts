@@ -43,10 +43,9 @@ async function main() {
     await database.migrate();
     const email = `bench-${randomUUID().slice(0, 8)}@example.com`;
     await services.auth.register({ email, password: 'benchmark passphrase', name: 'Bench' });
-    const { accessToken } = await services.auth.login(
-      { email, password: 'benchmark passphrase' },
-      'bench',
-    );
+    const {
+      tokens: { accessToken },
+    } = await services.auth.login({ email, password: 'benchmark passphrase' }, 'bench');
     for (let i = 0; i < 100; i++) await services.auth.authenticate(accessToken); // warm the pool
     const times: number[] = [];
     for (let i = 0; i < n; i++) {

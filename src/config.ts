@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 
 /** Everything the process reads from its environment, checked once at start. */
 export interface Config {
@@ -80,12 +81,32 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
   return raw;
 }
 
-function trustProxy(raw: string | undefined): boolean | number | string {
-  if (raw === undefined || raw === 'false') return false;
-  if (raw === 'true') return true;
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** Express's `trust proxy`: true/false, a hop count, or addresses, subnets and names. */
+function trustProxy(env: Env): boolean | number | string {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined || raw.toLowerCase() === 'false') return false;
+  if (raw.toLowerCase() === 'true') return true;
   if (/^\d+$/.test(raw)) return Number(raw);
-  return raw; // Express accepts addresses, subnets and names such as "loopback".
+  for (const part of raw.split(',').map((p) => p.trim())) {
+    const [address, bits, extra] = part.split('/');
+    const ip = isIP(address ?? '');
+    const okBits =
+      bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (ip === 4 ? 32 : 128));
+    if (!(PROXY_NAMES.includes(part) || (ip !== 0 && okBits && extra === undefined))) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `must be true, false, a hop count, or addresses/subnets/${PROXY_NAMES.join('/')}; got "${part}"`,
+      );
+    }
+  }
+  return raw;
 }
+
+// The email format the contract's validator applies (ajv-formats' "email").
+const EMAIL =
+  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
 
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
@@ -111,7 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const adminEmail = read(env, 'ADMIN_EMAIL')?.toLowerCase();
   const adminPassword = read(env, 'ADMIN_PASSWORD');
-  if (adminEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) {
+  if (adminEmail !== undefined && (!EMAIL.test(adminEmail) || adminEmail.length > 254)) {
     throw new ConfigError('ADMIN_EMAIL', 'is not an email address');
   }
   if (adminEmail !== undefined && adminPassword === undefined) {
@@ -152,7 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitSensitivePerHour: integer(env, 'RATE_LIMIT_SENSITIVE_PER_HOUR', 10, 0, 1_000_000),
     loginMaxFailures: integer(env, 'LOGIN_MAX_FAILURES', 5, 1, 1000),
     loginMaxFailuresPerDay: integer(env, 'LOGIN_MAX_FAILURES_PER_DAY', 100, 1, 1_000_000),
-    trustProxy: trustProxy(read(env, 'TRUST_PROXY')),
+    trustProxy: trustProxy(env),
     redisUrl: url(env, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
     corsOrigins: (read(env, 'CORS_ORIGINS') ?? '')
       .split(',')

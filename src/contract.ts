@@ -12,6 +12,7 @@ export interface OpenApiParameter {
 
 export interface OpenApiOperation {
   operationId: string;
+  security?: Record<string, string[]>[];
   parameters?: (OpenApiParameter | { $ref: string })[];
 }
 

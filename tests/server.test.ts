@@ -30,7 +30,7 @@ function start(env: Record<string, string>): Running {
 }
 
 /** A POST on a connection of its own, so none is an idle keep-alive one that closing drops. */
-function post(url: string, body: unknown): Promise<number | undefined> {
+function post(url: string, body: unknown, sent?: () => void): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: 'POST',
@@ -42,6 +42,7 @@ function post(url: string, body: unknown): Promise<number | undefined> {
       res.on('end', () => resolve(res.statusCode));
     });
     req.on('error', reject);
+    req.on('finish', () => sent?.());
     req.end(JSON.stringify(body));
   });
 }
@@ -80,16 +81,19 @@ describe('the server process', () => {
       401,
     );
     // Logins are slow on purpose (argon2id), so these are still being handled at SIGTERM.
-    const logins = Array.from({ length: 16 }, (_, i) =>
-      post(`${server.base}/api/v1/auth/login`, {
-        email: `nobody${i}@example.com`,
-        password: 'wrong-password-1',
-      }),
+    let sent = 0;
+    const logins = Array.from({ length: 12 }, (_, i) =>
+      post(
+        `${server.base}/api/v1/auth/login`,
+        { email: `nobody${i}@example.com`, password: 'wrong-password-1' },
+        () => sent++,
+      ),
     );
-    // The first answer means the server has read the batch; the rest are still hashing.
+    // Every request written, and a first answer: the server has read the batch and is hashing.
+    await until(async () => sent === 12, 5_000);
     await Promise.race(logins);
     server.child.kill('SIGTERM');
-    expect(await Promise.all(logins)).toEqual(Array(16).fill(401));
+    expect(await Promise.all(logins)).toEqual(Array(12).fill(401));
     expect(await server.exited).toBe(0);
     expect(server.output()).not.toMatch(/"level":"error"/);
   });

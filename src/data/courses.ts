@@ -66,7 +66,7 @@ export function createCourseStore(database: Database) {
       query.instructorId ? eq(courses.instructorId, query.instructorId) : undefined,
       query.category ? eq(courses.category, query.category) : undefined,
       query.level ? eq(courses.level, query.level) : undefined,
-      query.q ? containsIgnoringCase(courses.title, query.q) : undefined,
+      query.q ? containsIgnoringCase(courses.title, query.q, database.dialect) : undefined,
     ];
     if (query.after) {
       // A row-value comparison, which both databases can answer from the (column, id) index.

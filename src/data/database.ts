@@ -129,6 +129,24 @@ export function isUniqueViolation(err: unknown): boolean {
   return codesOf(err).some((code) => UNIQUE_CODES.has(code));
 }
 
+/** PostgreSQL refused a string it cannot store (a NUL character, say): the client's input. */
+export function isInvalidText(err: unknown): boolean {
+  return codesOf(err).some((code) => code === '22021' || code === '22P05');
+}
+
+/**
+ * The error to log for a failed query: the driver's own, not drizzle's wrapper, whose message
+ * lists the query's parameters (a password hash among them, for an insert into users).
+ */
+export function driverErrorOf(err: unknown): unknown {
+  for (let e = err as { query?: unknown; params?: unknown; cause?: unknown } | undefined; e;) {
+    if (typeof e !== 'object' || typeof e.query !== 'string' || !Array.isArray(e.params)) return e;
+    if (e.cause === undefined) return new Error('a database query failed');
+    e = e.cause as never;
+  }
+  return err;
+}
+
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

@@ -89,8 +89,16 @@ export function createEnrollmentStore(database: Database) {
     async cancelAllForUser(tx: Db, userId: string): Promise<void> {
       const active = and(eq(enrollments.userId, userId), eq(enrollments.status, 'active'));
       const held = tx.select({ id: enrollments.courseId }).from(enrollments).where(active);
-      // An UPDATE locks each course row it changes, so seats stay consistent with concurrent
-      // enrollments, which lock the same rows.
+      // The course rows are locked first, in id order, as enrollments lock them: seats stay
+      // consistent with concurrent enrollments, and two deletions cannot deadlock each other.
+      if (database.dialect === 'postgresql') {
+        await tx
+          .select({ id: courses.id })
+          .from(courses)
+          .where(inArray(courses.id, held))
+          .orderBy(courses.id)
+          .for('update');
+      }
       await tx
         .update(courses)
         .set({ enrolledCount: sql`${courses.enrolledCount} - 1` })

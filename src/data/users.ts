@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, lt, ne, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, or, type SQL } from 'drizzle-orm';
 import type { Database, Db } from './database';
 import { isUniqueViolation } from './database';
 import { containsIgnoringCase } from './search';
@@ -99,24 +99,19 @@ export function createUserStore(database: Database) {
     },
 
     /**
-     * The ids of the active admins other than `exceptId`. On PostgreSQL the admin rows are locked
-     * for the transaction, so two admins demoting each other at once cannot both succeed; SQLite
-     * runs one write transaction at a time anyway.
+     * The ids of the active admins other than `exceptId`. On PostgreSQL every active admin row,
+     * the target's included, is locked in id order for the transaction: two admins demoting each
+     * other at once then queue instead of deadlocking, and the second sees the first's change.
+     * SQLite runs one write transaction at a time anyway.
      */
     async otherActiveAdmins(tx: Db, exceptId: string): Promise<string[]> {
       const query = tx
         .select({ id: t.users.id })
         .from(t.users)
-        .where(
-          and(
-            eq(t.users.role, 'admin'),
-            eq(t.users.status, 'active'),
-            live,
-            ne(t.users.id, exceptId),
-          ),
-        );
+        .where(and(eq(t.users.role, 'admin'), eq(t.users.status, 'active'), live))
+        .orderBy(t.users.id);
       const rows = database.dialect === 'postgresql' ? await query.for('update') : await query;
-      return rows.map((r) => r.id);
+      return rows.map((r) => r.id).filter((id) => id !== exceptId);
     },
 
     /**
@@ -146,8 +141,8 @@ export function createUserStore(database: Database) {
       if (filter.q) {
         conditions.push(
           or(
-            containsIgnoringCase(t.users.email, filter.q),
-            containsIgnoringCase(t.users.name, filter.q),
+            containsIgnoringCase(t.users.email, filter.q, database.dialect),
+            containsIgnoringCase(t.users.name, filter.q, database.dialect),
           ),
         );
       }

@@ -5,6 +5,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import { openapiDocument } from '../contract';
 import type { Services } from '../services';
 import { problems } from '../errors';
+import { rejectNulCharacters } from './control-characters';
 import { docsRouter } from './docs';
 import { handlers as defaultHandlers } from './handlers';
 import type { HandlerMap } from './operations';
@@ -29,7 +30,10 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
   app.use(
     helmet({
       // An API returns data, not pages: nothing may be loaded or framed. /docs sets its own.
-      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      },
     }),
   );
   if (config.corsOrigins.length > 0) {
@@ -51,8 +55,8 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
     );
   }
 
-  app.use(docsRouter());
   mountRateLimits(app, services, openapiDocument);
+  app.use(docsRouter());
 
   // Until migrations have run, nothing but the health checks and the document can answer.
   app.use('/api/v1', (req, _res, next) => {
@@ -60,7 +64,14 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
     next(problems.unavailable('The service is starting.'));
   });
 
+  // HEAD is GET without a body (RFC 9110), and load balancers probe with it. Node decided when the
+  // request arrived that a HEAD response carries no body, so it is validated and routed as GET.
+  app.use((req, _res, next) => {
+    if (req.method === 'HEAD') req.method = 'GET';
+    next();
+  });
   app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(rejectNulCharacters);
   app.use(
     OpenApiValidator.middleware({
       apiSpec: structuredClone(openapiDocument) as never,

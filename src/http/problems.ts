@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { isDatabaseUnavailable } from '../data/database';
+import { driverErrorOf, isDatabaseUnavailable, isInvalidText } from '../data/database';
 import { logger, requestContext } from '../logger';
 import { HttpProblem, TITLES, problems, type ProblemKind } from '../errors';
 
@@ -47,8 +47,16 @@ interface ValidatorError {
   statusCode?: number;
   type?: string;
   message?: string;
+  headers?: Record<string, string>;
   errors?: { path?: string; message?: string }[];
 }
+
+/** What a client is told for statuses whose library messages are not written for clients. */
+const DETAILS: Record<number, string> = {
+  404: 'No such resource.',
+  405: 'This path does not support that method; see the Allow header.',
+  415: 'The body must be application/json.',
+};
 
 /** `/body/email` and `.body.email` both become `body.email`, the field a client recognises. */
 function fieldPath(raw: string | undefined): string {
@@ -59,10 +67,15 @@ function fieldPath(raw: string | undefined): string {
 export function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (isDatabaseUnavailable(err)) return problems.unavailable();
+  if (isInvalidText(err)) {
+    return problems.badRequest('A text value holds a character that cannot be stored.');
+  }
   const e = (err ?? {}) as ValidatorError;
   const status = e.status ?? e.statusCode;
   // body-parser's errors carry a `type`; their messages are safe to show.
-  if (e.type === 'entity.parse.failed') return problems.badRequest('The body is not valid JSON.');
+  if (e.type === 'entity.parse.failed') {
+    return problems.badRequest('The body is not valid JSON, or not a JSON object.');
+  }
   if (e.type === 'entity.too.large') {
     return new HttpProblem(413, 'payload-too-large', 'The body is larger than 100 kB.');
   }
@@ -72,8 +85,12 @@ export function toProblem(err: unknown): HttpProblem {
       path: fieldPath(item.path),
       message: item.message ?? 'is not valid',
     }));
-    const detail = status === 400 ? 'Some fields are not valid; see errors.' : e.message;
-    return new HttpProblem(status, kind, detail, { errors: status === 400 ? errors : undefined });
+    if (status === 400 && errors.length > 0) {
+      return problems.badRequest('Some fields are not valid; see errors.', errors);
+    }
+    // The validator tells a 405 which methods the path has: RFC 9110 wants them in Allow.
+    const headers = e.headers?.Allow ? { Allow: e.headers.Allow } : undefined;
+    return new HttpProblem(status, kind, DETAILS[status] ?? e.message, { headers });
   }
   if (status === 503) return problems.unavailable();
   return new HttpProblem(500, 'internal-error');
@@ -81,13 +98,12 @@ export function toProblem(err: unknown): HttpProblem {
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const problem = toProblem(err);
-  if (problem.status === 500) {
-    // The stack goes to the log, never to the client.
-    logger.error(`${req.method} ${req.originalUrl} failed: ${String((err as Error)?.message)}`, {
-      stack: (err as Error)?.stack,
-    });
-  } else if (problem.status === 503) {
-    logger.warn(`${req.method} ${req.originalUrl} unavailable: ${String((err as Error)?.message)}`);
+  if (problem.status === 500 || problem.status === 503) {
+    // The cause goes to the log, never to the client; and never a failed query's parameters.
+    const cause = driverErrorOf(err) as { message?: unknown; code?: unknown; stack?: unknown };
+    const line = `${req.method} ${req.originalUrl} ${problem.status === 500 ? 'failed' : 'unavailable'}: ${String(cause?.message)}`;
+    if (problem.status === 500) logger.error(line, { code: cause?.code, stack: cause?.stack });
+    else logger.warn(line, { code: cause?.code });
   }
   if (res.headersSent) return;
   sendProblem(res, problem);

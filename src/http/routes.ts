@@ -7,6 +7,7 @@ import {
 } from '../contract';
 import type { Services } from '../services';
 import type { Context, HandlerMap, OperationId } from './operations';
+import { problems } from '../errors';
 import { tracked } from './in-flight';
 import { callerOf, rejectedTokenOf } from './security';
 
@@ -32,6 +33,18 @@ function headerParams(req: Request, operation: OpenApiOperation): Record<string,
 }
 
 /**
+ * Ids are UUIDs, which compare without regard to case; PostgreSQL's uuid type does so, SQLite's
+ * text does not. Every `...Id` parameter is handed on in lowercase, as ids are made.
+ */
+function lowercaseIds(params: object): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...params };
+  for (const [name, value] of Object.entries(out)) {
+    if (name.endsWith('Id') && typeof value === 'string') out[name] = value.toLowerCase();
+  }
+  return out;
+}
+
+/**
  * Binds every operation of the document to its handler. By the time a handler runs, the
  * validator has checked the request and the security handler has identified the caller.
  */
@@ -46,14 +59,22 @@ export function bindOperations(
       const operation = item[method];
       if (!operation) continue;
       const handler = handlers[operation.operationId as OperationId] as unknown as AnyHandler;
+      const takesToken = (operation.security ?? []).some((req) => 'bearerAuth' in req);
       router[method](toExpressPath(path), async (req: Request, res: Response) => {
-        const rejected = rejectedTokenOf(req);
-        if (rejected) throw rejected;
+        // Where a token is optional, the validator lets a request through when the token fails.
+        // One that was sent but is unusable (bad, revoked, or not even "Bearer") is a 401 all the
+        // same, never a silent downgrade to anonymous.
+        if (takesToken && req.get('authorization') !== undefined && !callerOf(req)) {
+          throw (
+            rejectedTokenOf(req) ??
+            problems.unauthorized('The Authorization header must be "Bearer <token>".')
+          );
+        }
         const reply = await tracked(() =>
           handler({
             body: req.body,
-            path: req.params,
-            query: req.query,
+            path: lowercaseIds(req.params),
+            query: lowercaseIds(req.query),
             headers: headerParams(req, operation),
             caller: callerOf(req),
             services,

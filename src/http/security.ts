@@ -38,10 +38,7 @@ export function callerOf(req: Request): Caller | undefined {
   return callers.get(req);
 }
 
-/**
- * Where a token is optional, the validator lets a request through when the token fails. A token
- * that was sent but is bad must still be a 401, never a silent downgrade to anonymous.
- */
+/** Why a token sent to an operation where it is optional was refused (see routes.ts). */
 export function rejectedTokenOf(req: Request): HttpProblem | undefined {
   return rejected.get(req);
 }

@@ -4,7 +4,7 @@ import type { EmailTokenStore } from '../data/email-tokens';
 import type { SessionStore } from '../data/sessions';
 import type { UserRow, UserStore } from '../data/users';
 import { HttpProblem, problems } from '../errors';
-import type { Limits } from './limits';
+import { limitHeaders, type LimitState, type Limits } from './limits';
 import { emails, type Mailer } from './mailer';
 import type { PasswordHasher } from './passwords';
 import {
@@ -33,8 +33,6 @@ export interface TokenPair {
 const VERIFY_EMAIL_TTL_MS = 24 * 3600_000;
 const RESET_PASSWORD_TTL_MS = 3600_000;
 
-const invalidCredentials = () =>
-  new HttpProblem(401, 'invalid-credentials', 'The email or password is wrong.');
 const invalidToken = () =>
   new HttpProblem(400, 'invalid-token', 'The token is unknown, expired or already used.');
 const badRefreshToken = () =>
@@ -84,7 +82,8 @@ export function createAuthService(deps: AuthDeps) {
       const claims = await verifyAccessToken(deps.tokens, token);
       if (!claims) throw problems.unauthorized('The bearer token is not valid or has expired.');
       const owner = await sessions.findOwner(claims.sessionId, claims.userId);
-      if (!owner || owner.revoked || owner.status !== 'active') {
+      // A session ends when its refresh tokens would: no access token outlives its login.
+      if (!owner || owner.revoked || owner.status !== 'active' || owner.expiresAt <= new Date()) {
         throw problems.unauthorized('The bearer token has been revoked.');
       }
       return { userId: claims.userId, sessionId: claims.sessionId, role: owner.role };
@@ -143,7 +142,11 @@ export function createAuthService(deps: AuthDeps) {
       mailer.send(verificationMail(user, token));
     },
 
-    async login(input: { email: string; password: string }, ip: string): Promise<TokenPair> {
+    /** The tokens, and where the email and address pair stands against the failure limit. */
+    async login(
+      input: { email: string; password: string },
+      ip: string,
+    ): Promise<{ tokens: TokenPair; limit: LimitState }> {
       const email = input.email.toLowerCase();
       await deps.limits.login.assertAllowed(email, ip);
       const user = await users.findByEmail(email);
@@ -151,16 +154,19 @@ export function createAuthService(deps: AuthDeps) {
         ? await passwords.verify(user.passwordHash, input.password)
         : await passwords.verifyNothing(input.password);
       if (!user || !matches || user.status !== 'active') {
-        await deps.limits.login.recordFailure(email, ip);
-        throw invalidCredentials();
+        const limit = await deps.limits.login.recordFailure(email, ip);
+        throw new HttpProblem(401, 'invalid-credentials', 'The email or password is wrong.', {
+          headers: limitHeaders(limit),
+        });
       }
       // The right password was given: the failure count resets even if verification is missing.
-      await deps.limits.login.recordSuccess(email, ip);
+      const limit = await deps.limits.login.recordSuccess(email, ip);
       if (config.requireEmailVerification && !user.emailVerified) {
         throw new HttpProblem(
           403,
           'email-not-verified',
           'Confirm your email address with the link we sent, or ask for a new one.',
+          { headers: limitHeaders(limit) },
         );
       }
       const refreshToken = newOpaqueToken();
@@ -171,7 +177,7 @@ export function createAuthService(deps: AuthDeps) {
           expiresAt: refreshExpiry(),
         }),
       );
-      return pair(user, sessionId, refreshToken);
+      return { tokens: await pair(user, sessionId, refreshToken), limit };
     },
 
     /**

@@ -8,7 +8,7 @@ import {
 } from '../data/courses';
 import { HttpProblem, problems } from '../errors';
 import type { Caller } from './auth';
-import type { CursorCodec } from './cursor';
+import { listingScope, type CursorCodec } from './cursor';
 
 type Schemas = components['schemas'];
 export type Course = Schemas['Course'];
@@ -158,7 +158,6 @@ export function createCourseService(deps: { database: Database; cursors: CursorC
       const status = request.status ?? 'published';
       const sort = request.sort ?? '-createdAt';
       const limit = request.limit ?? 20;
-      const scope = `courses:${sort}`;
       const empty = { items: [] as Course[], nextCursor: null as string | null };
       let ownerId: string | undefined;
       if (status !== 'published') {
@@ -166,6 +165,16 @@ export function createCourseService(deps: { database: Database; cursors: CursorC
         if (!caller) return empty;
         if (caller.role !== 'admin') ownerId = caller.userId;
       }
+      const { instructorId, category, level, q } = request;
+      const scope = listingScope('courses', {
+        sort,
+        status,
+        ownerId,
+        instructorId,
+        category,
+        level,
+        q,
+      });
       const after = request.cursor
         ? decodePosition(cursors, scope, request.cursor, sort)
         : undefined;

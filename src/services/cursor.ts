@@ -1,10 +1,23 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { HttpProblem } from '../errors';
 
 /** A keyset position: the sort column's value and the id, as they were on the last row. */
 export type CursorValues = (string | number)[];
 
 type Kind = 'string' | 'number';
+
+/**
+ * The scope of one listing with its filters and sort: a cursor is valid only where it was
+ * issued, so reusing it under other filters is a 400 rather than a page of something else. The
+ * filters are hashed to keep cursors short whatever `q` holds.
+ */
+export function listingScope(listing: string, filters: Record<string, unknown>): string {
+  const defined = Object.entries(filters)
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
+  const digest = createHash('sha256').update(JSON.stringify(defined)).digest('base64url');
+  return `${listing}:${digest.slice(0, 16)}`;
+}
 type Decoded<K extends readonly Kind[]> = {
   [I in keyof K]: K[I] extends 'number' ? number : string;
 };
@@ -15,12 +28,14 @@ const invalidCursor = () =>
   });
 
 /**
- * Opaque, tamper-safe cursors: the position as base64url JSON, signed with an HMAC, so a client
- * can neither read meaning into one nor forge one. `scope` ties a cursor to one listing and sort.
+ * Tamper-safe cursors: the position as base64url JSON, signed with an HMAC, so a client cannot
+ * forge one (they are opaque by contract, not encrypted). `scope` ties a cursor to one listing.
  */
 export function createCursorCodec(secret: Uint8Array) {
+  // A key of its own, derived from the secret, so cursors and tokens never share a key.
+  const key = createHmac('sha256', secret).update('opencourse cursor key').digest();
   const sign = (data: string) =>
-    createHmac('sha256', secret).update(data).digest('base64url').slice(0, 22);
+    createHmac('sha256', key).update(data).digest('base64url').slice(0, 22);
   const encode = (scope: string, values: CursorValues): string => {
     const data = Buffer.from(JSON.stringify([scope, ...values])).toString('base64url');
     return `${data}.${sign(data)}`;

@@ -10,7 +10,7 @@ import {
 import { problems } from '../errors';
 import type { Caller } from './auth';
 import { canSee, courseNotFound, requireManager } from './courses';
-import type { CursorCodec } from './cursor';
+import { listingScope, type CursorCodec } from './cursor';
 
 type Schemas = components['schemas'];
 type CurrentUserEnrollments = Schemas['CurrentUserEnrollments'];
@@ -124,7 +124,7 @@ export function createEnrollmentService(deps: { database: Database; cursors: Cur
 
     async listForCourse(caller: Caller, courseId: string, request: EnrollmentListRequest) {
       requireManager(caller, await courses.find(courseId));
-      const scope = 'course-enrollments';
+      const scope = listingScope('course-enrollments', { courseId, status: request.status });
       const rows = await store.listForCourse(courseId, pageOf(scope, request));
       return pageFrom(scope, rows, request.limit ?? 20, (row): CourseEnrollment => ({
         user: row.user,
@@ -135,7 +135,7 @@ export function createEnrollmentService(deps: { database: Database; cursors: Cur
     },
 
     async listForUser(userId: string, request: EnrollmentListRequest) {
-      const scope = 'my-enrollments';
+      const scope = listingScope('my-enrollments', { userId, status: request.status });
       const rows = await store.listForUser(userId, pageOf(scope, request));
       return pageFrom(scope, rows, request.limit ?? 20, toMyEnrollment);
     },

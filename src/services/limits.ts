@@ -117,7 +117,6 @@ export function createLimits(config: Config, database: Database) {
     keyPrefix: 'login',
     points: config.loginMaxFailures,
     duration: LOGIN_WINDOW_S,
-    blockDuration: LOGIN_WINDOW_S,
   });
   const loginDaily = factory.make({
     keyPrefix: 'login-day',
@@ -155,11 +154,21 @@ export function createLimits(config: Config, database: Database) {
           );
         }
       },
-      async recordFailure(email: string, ip: string): Promise<void> {
-        await Promise.all([loginPair.penalty(pairKey(email, ip)), loginDaily.penalty(ip)]);
+      /** Counts a failed login; where the pair stands afterwards, for the RateLimit headers. */
+      async recordFailure(email: string, ip: string): Promise<LimitState> {
+        const key = pairKey(email, ip);
+        const max = config.loginMaxFailures;
+        const [pair] = await Promise.all([loginPair.penalty(key), loginDaily.penalty(ip)]);
+        if (pair.consumedPoints < max) return stateOf(pair, max);
+        // The lock-out lasts its full 15 minutes from the failure that reached the limit, not
+        // from the first failure of the window.
+        await loginPair.block(key, LOGIN_WINDOW_S);
+        return { limit: max, remaining: 0, resetSeconds: LOGIN_WINDOW_S };
       },
-      async recordSuccess(email: string, ip: string): Promise<void> {
+      async recordSuccess(email: string, ip: string): Promise<LimitState> {
         await loginPair.delete(pairKey(email, ip));
+        const max = config.loginMaxFailures;
+        return { limit: max, remaining: max, resetSeconds: LOGIN_WINDOW_S };
       },
     },
     ready: factory.ready,

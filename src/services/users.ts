@@ -5,7 +5,7 @@ import type { UserFilter, UserPatch, UserRow, UserStore } from '../data/users';
 import { HttpProblem, problems } from '../errors';
 import type { Caller } from './auth';
 import type { CourseService } from './courses';
-import type { CursorCodec } from './cursor';
+import { listingScope, type CursorCodec } from './cursor';
 import type { EnrollmentService } from './enrollments';
 import type { PasswordHasher } from './passwords';
 import type { Role, UserStatus } from './types';
@@ -28,7 +28,6 @@ export function toUser(row: UserRow): User {
   };
 }
 
-const CURSOR_SCOPE = 'users:-createdAt';
 const notFound = () => problems.notFound('No such user.');
 const lastAdmin = () =>
   problems.conflict('last-admin', 'This is the last active admin; promote another admin first.');
@@ -80,7 +79,11 @@ export function createUserService(deps: UserDeps) {
       caller: Caller,
       patch: { name?: string; bio?: string | null },
     ): Promise<User> {
-      const row = await database.transaction((tx) => users.update(tx, caller.userId, patch));
+      // Only these two fields, named one by one: the store's patch could set any column.
+      const changes: UserPatch = {};
+      if (patch.name !== undefined) changes.name = patch.name;
+      if (patch.bio !== undefined) changes.bio = patch.bio;
+      const row = await database.transaction((tx) => users.update(tx, caller.userId, changes));
       if (!row) throw notFound();
       return toUser(row);
     },
@@ -113,6 +116,7 @@ export function createUserService(deps: UserDeps) {
       cursor?: string;
     }): Promise<{ items: User[]; nextCursor: string | null }> {
       const limit = query.limit ?? 20;
+      const scope = listingScope('users', { role: query.role, status: query.status, q: query.q });
       const filter: UserFilter = {
         role: query.role,
         status: query.status,
@@ -120,14 +124,14 @@ export function createUserService(deps: UserDeps) {
         limit: limit + 1,
       };
       if (query.cursor) {
-        const [createdAt, id] = deps.cursors.decode(CURSOR_SCOPE, query.cursor, [
+        const [createdAt, id] = deps.cursors.decode(scope, query.cursor, [
           'number',
           'string',
         ] as const);
         filter.after = { createdAt: new Date(createdAt), id };
       }
       const rows = await users.list(filter);
-      const page = deps.cursors.page(CURSOR_SCOPE, rows, limit, (last) => [
+      const page = deps.cursors.page(scope, rows, limit, (last) => [
         last.createdAt.getTime(),
         last.id,
       ]);

@@ -64,7 +64,7 @@ describeEachDatabase('the HTTP pipeline', (current) => {
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(PROBLEM);
       expect(res.body.type).toBe('https://opencourse.dev/problems/validation-error');
-      expect(res.body.detail).toBe('The body is not valid JSON.');
+      expect(res.body.detail).toBe('The body is not valid JSON, or not a JSON object.');
     });
 
     it('415 for a body that is not JSON', async () => {

@@ -41,11 +41,17 @@ describeEachDatabase(
     it('login: 429 after the failures, even with the right password; others are unaffected', async () => {
       const user = await createUser(current());
       for (let i = 0; i < 3; i++) {
-        expect((await login(current(), user.email, 'not the password at all')).status).toBe(401);
+        const failed = await login(current(), user.email, 'not the password at all');
+        expect(failed.status).toBe(401);
+        // Each failure tells the client how many attempts are left.
+        expect(failed.headers['ratelimit-limit']).toBe('3');
+        expect(failed.headers['ratelimit-remaining']).toBe(String(2 - i));
       }
       const locked = await login(current(), user.email, user.password);
       expect(locked.status).toBe(429);
-      expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+      // The lock-out runs 15 minutes from the failure that reached the limit.
+      expect(Number(locked.headers['retry-after'])).toBeGreaterThan(890);
+      expect(locked.headers['ratelimit-remaining']).toBe('0');
       expect(locked.body.type).toBe(`${PROBLEM}rate-limited`);
       // Case does not make another email.
       expect((await login(current(), user.email.toUpperCase(), user.password)).status).toBe(429);

@@ -49,6 +49,15 @@ describe('loadConfig', () => {
   });
 
   it.each([
+    ['TRUE', true],
+    ['False', false],
+    ['2', 2],
+    ['loopback, 10.0.0.0/8, ::1', 'loopback, 10.0.0.0/8, ::1'],
+  ])('takes TRUST_PROXY=%j as Express does', (raw, expected) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
     [{ PORT: 'eighty' }, 'PORT: must be a whole number, got "eighty"'],
     [{ PORT: '70000' }, 'PORT: must be between 0 and 65535, got 70000'],
     [
@@ -73,6 +82,15 @@ describe('loadConfig', () => {
     [{ APP_BASE_URL: 'not a url' }, 'APP_BASE_URL: is not a valid URL'],
     [{ ADMIN_EMAIL: 'admin@example.com' }, 'ADMIN_PASSWORD: is required when ADMIN_EMAIL is set'],
     [{ ADMIN_EMAIL: 'nobody' }, 'ADMIN_EMAIL: is not an email address'],
+    [{ ADMIN_EMAIL: 'root@exa_mple.com' }, 'ADMIN_EMAIL: is not an email address'],
+    [
+      { TRUST_PROXY: 'yes' },
+      'TRUST_PROXY: must be true, false, a hop count, or addresses/subnets/loopback/linklocal/uniquelocal; got "yes"',
+    ],
+    [
+      { TRUST_PROXY: '10.0.0.0/99' },
+      'TRUST_PROXY: must be true, false, a hop count, or addresses/subnets/loopback/linklocal/uniquelocal; got "10.0.0.0/99"',
+    ],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE: must be a whole number, got "-1"'],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(

@@ -1,5 +1,6 @@
 import type { HandlerMap } from '../operations';
 import { requireCaller } from '../operations';
+import { limitHeaders } from '../../services/limits';
 import { toUser } from '../../services/users';
 
 export const authHandlers = {
@@ -18,10 +19,10 @@ export const authHandlers = {
     return { status: 202 };
   },
 
-  loginUser: async ({ body, services, req }) => ({
-    status: 200,
-    body: await services.auth.login(body, req.ip ?? 'unknown'),
-  }),
+  loginUser: async ({ body, services, req }) => {
+    const { tokens, limit } = await services.auth.login(body, req.ip ?? 'unknown');
+    return { status: 200, body: tokens, headers: limitHeaders(limit) };
+  },
 
   refreshTokens: async ({ body, services }) => ({
     status: 200,
