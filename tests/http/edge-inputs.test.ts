@@ -105,6 +105,8 @@ describeEachDatabase('edge inputs', (current) => {
       },
     });
     const silent = logger.silent;
+    const others = [...logger.transports];
+    for (const transport of others) transport.silent = true;
     logger.silent = false;
     logger.add(capture);
     try {
@@ -113,6 +115,7 @@ describeEachDatabase('edge inputs', (current) => {
     } finally {
       logger.remove(capture);
       logger.silent = silent;
+      for (const transport of others) transport.silent = false;
     }
     const logged = lines.join('\n');
     expect(logged).toMatch(/no_such_column/);
