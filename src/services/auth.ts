@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { Database } from '../data/database';
+import type { Database, Db } from '../data/database';
 import type { EmailTokenStore } from '../data/email-tokens';
 import type { SessionStore } from '../data/sessions';
 import type { UserRow, UserStore } from '../data/users';
@@ -30,8 +30,8 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-const VERIFY_EMAIL_TTL_MS = 24 * 3600_000;
-const RESET_PASSWORD_TTL_MS = 3600_000;
+/** How long an emailed token works. */
+const EMAIL_TOKEN_TTL_MS = { 'verify-email': 24 * 3600_000, 'reset-password': 3600_000 } as const;
 
 const invalidToken = () =>
   new HttpProblem(400, 'invalid-token', 'The token is unknown, expired or already used.');
@@ -68,7 +68,23 @@ export function createAuthService(deps: AuthDeps) {
     expiresIn: config.accessTokenTtl,
   });
 
-  /** Issues a verification token for `user` inside `tx`; the email goes out after commit. */
+  /** A new single-use token for an email, issued inside `tx`; only its hash is stored. */
+  async function issueEmailToken(
+    tx: Db,
+    userId: string,
+    purpose: keyof typeof EMAIL_TOKEN_TTL_MS,
+  ): Promise<string> {
+    const token = newOpaqueToken();
+    await emailTokens.issue(tx, {
+      userId,
+      purpose,
+      tokenHash: hashToken(token),
+      expiresAt: new Date(Date.now() + EMAIL_TOKEN_TTL_MS[purpose]),
+    });
+    return token;
+  }
+
+  /** The verification email for `user`; it goes out after the token's transaction commits. */
   const verificationMail = (user: Pick<UserRow, 'email' | 'name'>, token: string) =>
     emails.verification(config.appBaseUrl, user.email, user.name, token);
 
@@ -91,8 +107,7 @@ export function createAuthService(deps: AuthDeps) {
 
     async register(input: { email: string; password: string; name: string }): Promise<UserRow> {
       const passwordHash = await passwords.hash(input.password);
-      const token = newOpaqueToken();
-      const user = await database.transaction(async (tx) => {
+      const issued = await database.transaction(async (tx) => {
         const row = await users.insert(tx, {
           email: input.email,
           name: input.name,
@@ -101,18 +116,12 @@ export function createAuthService(deps: AuthDeps) {
           passwordHash,
         });
         if (!row) return undefined;
-        await emailTokens.issue(tx, {
-          userId: row.id,
-          purpose: 'verify-email',
-          tokenHash: hashToken(token),
-          expiresAt: new Date(Date.now() + VERIFY_EMAIL_TTL_MS),
-        });
-        return row;
+        return { user: row, token: await issueEmailToken(tx, row.id, 'verify-email') };
       });
-      if (!user)
+      if (!issued)
         throw problems.conflict('email-taken', 'An account with this email already exists.');
-      mailer.send(verificationMail(user, token));
-      return user;
+      mailer.send(verificationMail(issued.user, issued.token));
+      return issued.user;
     },
 
     async verifyEmail(token: string): Promise<void> {
@@ -130,14 +139,8 @@ export function createAuthService(deps: AuthDeps) {
     async resendVerification(email: string): Promise<void> {
       const user = await users.findByEmail(email);
       if (!user || user.emailVerified) return;
-      const token = newOpaqueToken();
-      await database.transaction((tx) =>
-        emailTokens.issue(tx, {
-          userId: user.id,
-          purpose: 'verify-email',
-          tokenHash: hashToken(token),
-          expiresAt: new Date(Date.now() + VERIFY_EMAIL_TTL_MS),
-        }),
+      const token = await database.transaction((tx) =>
+        issueEmailToken(tx, user.id, 'verify-email'),
       );
       mailer.send(verificationMail(user, token));
     },
@@ -228,14 +231,8 @@ export function createAuthService(deps: AuthDeps) {
     async requestPasswordReset(email: string): Promise<void> {
       const user = await users.findByEmail(email);
       if (!user) return;
-      const token = newOpaqueToken();
-      await database.transaction((tx) =>
-        emailTokens.issue(tx, {
-          userId: user.id,
-          purpose: 'reset-password',
-          tokenHash: hashToken(token),
-          expiresAt: new Date(Date.now() + RESET_PASSWORD_TTL_MS),
-        }),
+      const token = await database.transaction((tx) =>
+        issueEmailToken(tx, user.id, 'reset-password'),
       );
       mailer.send(emails.passwordReset(config.appBaseUrl, user.email, user.name, token));
     },
