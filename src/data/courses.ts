@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, isNull, sql, type SQL } from 'drizzle-orm';
 import type { CourseLevel, CourseStatus } from '../services/types';
 import type { Database, Db } from './database';
+import { afterPosition } from './keyset';
 import { containsIgnoringCase } from './search';
 
 export type CourseSort = '-createdAt' | 'createdAt' | 'title' | '-title';
@@ -69,15 +70,7 @@ export function createCourseStore(database: Database) {
       query.q ? containsIgnoringCase(courses.title, query.q, database.dialect) : undefined,
     ];
     if (query.after) {
-      // A row-value comparison, which both databases can answer from the (column, id) index.
-      // Parameters go through the column so a Date is stored as each dialect stores it.
-      const value = sql.param(query.after.value, column);
-      const id = sql.param(query.after.id, courses.id);
-      conditions.push(
-        descending
-          ? sql`(${column}, ${courses.id}) < (${value}, ${id})`
-          : sql`(${column}, ${courses.id}) > (${value}, ${id})`,
-      );
+      conditions.push(afterPosition(column, courses.id, query.after, descending));
     }
     const direction = descending ? desc : asc;
     return selectCourses(database.db)

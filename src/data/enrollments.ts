@@ -1,6 +1,7 @@
 import { and, count, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { EnrollmentStatus } from '../services/types';
 import { written } from './courses';
+import { afterPosition } from './keyset';
 import type { Database, Db } from './database';
 
 export interface EnrollmentPageQuery {
@@ -17,10 +18,12 @@ export function createEnrollmentStore(database: Database) {
   /** Newest first: (enrolled_at, id) descending, continued after a keyset position. */
   function pageConditions(query: EnrollmentPageQuery): (SQL | undefined)[] {
     const after = query.after
-      ? sql`(${enrollments.enrolledAt}, ${enrollments.id}) < (${sql.param(
-          query.after.enrolledAt,
+      ? afterPosition(
           enrollments.enrolledAt,
-        )}, ${sql.param(query.after.id, enrollments.id)})`
+          enrollments.id,
+          { value: query.after.enrolledAt, id: query.after.id },
+          true,
+        )
       : undefined;
     return [query.status ? eq(enrollments.status, query.status) : undefined, after];
   }

@@ -1,23 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, lt, or, type SQL } from 'drizzle-orm';
-import type { Database, Db } from './database';
+import { and, desc, eq, isNull, or, type SQL } from 'drizzle-orm';
+import type { Database, Db, Tables } from './database';
 import { isUniqueViolation } from './database';
+import { afterPosition } from './keyset';
 import { containsIgnoringCase } from './search';
 import type { Role, UserStatus } from '../services/types';
 
-export interface UserRow {
-  id: string;
-  email: string;
-  name: string;
-  bio: string | null;
-  role: Role;
-  status: UserStatus;
-  emailVerified: boolean;
-  passwordHash: string;
-  createdAt: Date;
-  updatedAt: Date;
-  deletedAt: Date | null;
-}
+/** A users row, as Drizzle reads it. */
+export type UserRow = Tables['users']['$inferSelect'];
 
 export interface NewUser {
   email: string;
@@ -149,10 +139,7 @@ export function createUserStore(database: Database) {
       if (filter.after) {
         const { createdAt, id } = filter.after;
         conditions.push(
-          or(
-            lt(t.users.createdAt, createdAt),
-            and(eq(t.users.createdAt, createdAt), lt(t.users.id, id)),
-          ),
+          afterPosition(t.users.createdAt, t.users.id, { value: createdAt, id }, true),
         );
       }
       return db
