@@ -15,6 +15,7 @@ export interface Config {
   jwtAudience: string;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  sessionMaxAge: number;
   requireEmailVerification: boolean;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -25,7 +26,7 @@ export interface Config {
   rateLimitSensitivePerHour: number;
   loginMaxFailures: number;
   loginMaxFailuresPerDay: number;
-  trustProxy: boolean | number | string;
+  trustProxy: false | number | string;
   redisUrl: string | undefined;
   corsOrigins: string[];
 }
@@ -83,11 +84,20 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
 
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
-/** Express's `trust proxy`: true/false, a hop count, or addresses, subnets and names. */
-function trustProxy(env: Env): boolean | number | string {
+/**
+ * Express's `trust proxy`: false, a hop count, or the proxies' addresses, subnets and names. Not
+ * `true`: trusting every hop makes the client's own leftmost X-Forwarded-For entry its address,
+ * so any client could pick a fresh address, and a fresh rate limit, per request.
+ */
+function trustProxy(env: Env): false | number | string {
   const raw = read(env, 'TRUST_PROXY');
   if (raw === undefined || raw.toLowerCase() === 'false') return false;
-  if (raw.toLowerCase() === 'true') return true;
+  if (raw.toLowerCase() === 'true') {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      'true would let clients choose their own address with X-Forwarded-For; give the number of proxies in front (e.g. 1) or their addresses',
+    );
+  }
   if (/^\d+$/.test(raw)) return Number(raw);
   for (const part of raw.split(',').map((p) => p.trim())) {
     const [address, bits, extra] = part.split('/');
@@ -97,7 +107,7 @@ function trustProxy(env: Env): boolean | number | string {
     if (!(PROXY_NAMES.includes(part) || (ip !== 0 && okBits && extra === undefined))) {
       throw new ConfigError(
         'TRUST_PROXY',
-        `must be true, false, a hop count, or addresses/subnets/${PROXY_NAMES.join('/')}; got "${part}"`,
+        `must be false, a hop count, or addresses/subnets/${PROXY_NAMES.join('/')}; got "${part}"`,
       );
     }
   }
@@ -163,6 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtAudience: read(env, 'JWT_AUDIENCE') ?? 'opencourse',
     accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL', 900, 1, 86_400),
     refreshTokenTtl: integer(env, 'REFRESH_TOKEN_TTL', 30 * 86_400, 60, 365 * 86_400),
+    sessionMaxAge: integer(env, 'SESSION_MAX_AGE', 90 * 86_400, 1, 10 * 365 * 86_400),
     requireEmailVerification: boolean(env, 'REQUIRE_EMAIL_VERIFICATION', false),
     smtpUrl: url(env, 'SMTP_URL', undefined, ['smtp:', 'smtps:']),
     mailFrom: read(env, 'MAIL_FROM') ?? 'OpenCourse <no-reply@localhost>',

@@ -4,7 +4,16 @@ import type { Database, Db } from './database';
 
 export type EmailTokenPurpose = 'verify-email' | 'reset-password';
 
-export function createEmailTokenStore({ t }: Database) {
+export function createEmailTokenStore({ db, t }: Database) {
+  /** A token that may still be spent: this hash, this purpose, unused and unexpired. */
+  const live = (purpose: EmailTokenPurpose, tokenHash: string, now: Date) =>
+    and(
+      eq(t.emailTokens.tokenHash, tokenHash),
+      eq(t.emailTokens.purpose, purpose),
+      isNull(t.emailTokens.usedAt),
+      gt(t.emailTokens.expiresAt, now),
+    );
+
   return {
     /**
      * Stores a new token's hash. Older unused tokens of the same purpose are spent at the same
@@ -41,16 +50,19 @@ export function createEmailTokenStore({ t }: Database) {
       const [row] = await tx
         .update(t.emailTokens)
         .set({ usedAt: now })
-        .where(
-          and(
-            eq(t.emailTokens.tokenHash, tokenHash),
-            eq(t.emailTokens.purpose, purpose),
-            isNull(t.emailTokens.usedAt),
-            gt(t.emailTokens.expiresAt, now),
-          ),
-        )
+        .where(live(purpose, tokenHash, now))
         .returning({ userId: t.emailTokens.userId });
       return row?.userId;
+    },
+
+    /** Whether a token could be spent now, without spending it: a check before costly work. */
+    async isLive(purpose: EmailTokenPurpose, tokenHash: string): Promise<boolean> {
+      const rows = await db
+        .select({ id: t.emailTokens.id })
+        .from(t.emailTokens)
+        .where(live(purpose, tokenHash, new Date()))
+        .limit(1);
+      return rows.length > 0;
     },
   };
 }

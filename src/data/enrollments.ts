@@ -112,7 +112,10 @@ export function createEnrollmentStore(database: Database) {
         .where(active);
     },
 
-    /** One page of a course's enrollments with each user's id, name and email. */
+    /**
+     * One page of a course's enrollments with each user's id, name and email. Deleted accounts
+     * are left out: they keep no name or email to show, and their enrollments were cancelled.
+     */
     listForCourse(courseId: string, query: EnrollmentPageQuery) {
       return database.db
         .select({
@@ -123,7 +126,7 @@ export function createEnrollmentStore(database: Database) {
           user: { id: users.id, name: users.name, email: users.email },
         })
         .from(enrollments)
-        .innerJoin(users, eq(users.id, enrollments.userId))
+        .innerJoin(users, and(eq(users.id, enrollments.userId), isNull(users.deletedAt)))
         .where(and(eq(enrollments.courseId, courseId), ...pageConditions(query)))
         .orderBy(...newestFirst)
         .limit(query.limit);

@@ -18,6 +18,8 @@ export interface RefreshTokenRecord {
   expiresAt: Date;
   usedAt: Date | null;
   sessionRevoked: boolean;
+  /** When the login happened: no token of the session outlives SESSION_MAX_AGE after it. */
+  sessionCreatedAt: Date;
 }
 
 export function createSessionStore({ db, t }: Database) {
@@ -64,6 +66,7 @@ export function createSessionStore({ db, t }: Database) {
           expiresAt: t.refreshTokens.expiresAt,
           usedAt: t.refreshTokens.usedAt,
           revokedAt: t.sessions.revokedAt,
+          sessionCreatedAt: t.sessions.createdAt,
         })
         .from(t.refreshTokens)
         .innerJoin(t.sessions, eq(t.sessions.id, t.refreshTokens.sessionId))

@@ -106,14 +106,15 @@ export function createUserStore(database: Database) {
 
     /**
      * Soft delete: the row stays for the history that points at it, but its email is freed for a
-     * new registration and its personal data and password are wiped.
+     * new registration and its personal data and password are wiped. The placeholder has no `@`,
+     * so no email a client can register ever collides with it.
      */
     async softDelete(tx: Db, id: string): Promise<void> {
       const now = new Date();
       await tx
         .update(t.users)
         .set({
-          email: `deleted-${id}@invalid`,
+          email: `deleted:${id}`,
           name: 'Deleted user',
           bio: null,
           passwordHash: '!',

@@ -5,9 +5,11 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import { openapiDocument } from '../contract';
 import type { Services } from '../services';
 import { problems } from '../errors';
+import { answerIfNoneMatch } from './conditional';
 import { rejectNulCharacters } from './control-characters';
 import { docsRouter } from './docs';
 import { handlers as defaultHandlers } from './handlers';
+import { verifyDepth } from './json-depth';
 import type { HandlerMap } from './operations';
 import { problemHandler } from './problems';
 import { mountRateLimits } from './rate-limit';
@@ -24,6 +26,7 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
   app.disable('x-powered-by');
   // Strong ETags: If-Match compares strongly, so weak ones could never match it.
   app.set('etag', 'strong');
+  answerIfNoneMatch(app);
   app.set('trust proxy', config.trustProxy);
 
   app.use(requestId, accessLog);
@@ -57,6 +60,11 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
 
   mountRateLimits(app, services, openapiDocument);
   app.use(docsRouter());
+  // Tokens and an account's own data must not be kept by any cache (RFC 6749 §5.1).
+  app.use(['/api/v1/auth', '/api/v1/users'], (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
 
   // Until migrations have run, nothing but the health checks and the document can answer.
   app.use('/api/v1', (req, _res, next) => {
@@ -70,14 +78,17 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
     if (req.method === 'HEAD') req.method = 'GET';
     next();
   });
-  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(express.json({ limit: BODY_LIMIT, verify: verifyDepth }));
   app.use(rejectNulCharacters);
   app.use(
     OpenApiValidator.middleware({
       apiSpec: structuredClone(openapiDocument) as never,
       validateRequests: { allErrors: true, allowUnknownQueryParameters: false },
       validateResponses: true,
+      // "full": the formats as strict clients and SDK validators read the published document
+      // (ajv's "fast" email, say, takes `someone@invalid`, which they refuse).
       validateFormats: true,
+      ajvFormats: { mode: 'full' },
       validateSecurity: { handlers: { bearerAuth: bearerAuthHandler(services) } },
     }),
   );

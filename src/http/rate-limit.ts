@@ -1,4 +1,4 @@
-import type { Express, RequestHandler } from 'express';
+import type { Express, RequestHandler, Response } from 'express';
 import { HTTP_METHODS, type OpenApiDocument } from '../contract';
 import { limitHeaders, tooManyRequests, type LimitState } from '../services/limits';
 import type { Services } from '../services';
@@ -12,20 +12,14 @@ const SENSITIVE_OPERATIONS: OperationId[] = [
   'requestPasswordReset',
 ];
 
-type Check = (ip: string) => Promise<{ allowed: boolean; state?: LimitState }> | undefined;
-
 /**
- * `announce`: send the RateLimit-* headers on every response, as the document declares for the
- * sensitive operations; the general limit tells them only with its 429.
+ * Sets the RateLimit-* headers unless a limit closer to refusing has set them already: a client
+ * counted by several limits learns about the one it will meet first.
  */
-function limiter(check: Check, detail: string, announce: boolean): RequestHandler {
-  return async (req, res, next) => {
-    const outcome = await check(req.ip ?? 'unknown');
-    if (announce && outcome?.state) res.set(limitHeaders(outcome.state));
-    if (outcome && !outcome.allowed && outcome.state)
-      return next(tooManyRequests(outcome.state, detail));
-    next();
-  };
+export function announce(res: Response, state: LimitState): void {
+  const current = res.getHeader('RateLimit-Remaining');
+  if (current !== undefined && Number(current) <= state.remaining) return;
+  res.set(limitHeaders(state));
 }
 
 /**
@@ -33,15 +27,22 @@ function limiter(check: Check, detail: string, announce: boolean): RequestHandle
  * The address is `req.ip`, which honours X-Forwarded-For only as TRUST_PROXY allows.
  */
 export function mountRateLimits(app: Express, services: Services, document: OpenApiDocument): void {
-  const general = limiter(services.limits.general, 'Too many requests from your address.', false);
+  const { limits } = services;
+  const general: RequestHandler = async (req, res, next) => {
+    const outcome = await limits.general(req.ip ?? 'unknown');
+    if (outcome?.state) announce(res, outcome.state);
+    if (outcome && !outcome.allowed && outcome.state)
+      return next(tooManyRequests(outcome.state, 'Too many requests from your address.'));
+    next();
+  };
   // Load balancers probe health constantly; those probes must never be limited.
   app.use((req, res, next) => (req.path.startsWith('/health/') ? next() : general(req, res, next)));
 
-  const sensitive = limiter(
-    services.limits.sensitive,
-    'Too many account or email requests from your address; try again later.',
-    true,
-  );
+  const sensitive: RequestHandler = async (req, res, next) => {
+    const state = await limits.sensitive(req.ip ?? 'unknown');
+    if (state) announce(res, state);
+    next();
+  };
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of HTTP_METHODS) {
       const id = item[method]?.operationId as OperationId | undefined;

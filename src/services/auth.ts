@@ -52,7 +52,14 @@ export interface AuthDeps {
 
 export function createAuthService(deps: AuthDeps) {
   const { config, database, sessions, users, emailTokens, passwords, mailer } = deps;
-  const refreshExpiry = () => new Date(Date.now() + config.refreshTokenTtl * 1000);
+  /** A refresh token lives REFRESH_TOKEN_TTL, and never past SESSION_MAX_AGE after its login. */
+  const refreshExpiry = (loggedInAt: Date) =>
+    new Date(
+      Math.min(
+        Date.now() + config.refreshTokenTtl * 1000,
+        loggedInAt.getTime() + config.sessionMaxAge * 1000,
+      ),
+    );
 
   const accessToken = (user: Pick<UserRow, 'id' | 'role'>, sessionId: string) =>
     signAccessToken(deps.tokens, { userId: user.id, sessionId, role: user.role });
@@ -107,6 +114,8 @@ export function createAuthService(deps: AuthDeps) {
 
     async register(input: { email: string; password: string; name: string }): Promise<UserRow> {
       const passwordHash = await passwords.hash(input.password);
+      // Asked before the account is made: a limit store that is down refuses the whole request.
+      const mayEmail = await deps.limits.mayEmail(input.email);
       const issued = await database.transaction(async (tx) => {
         const row = await users.insert(tx, {
           email: input.email,
@@ -120,7 +129,7 @@ export function createAuthService(deps: AuthDeps) {
       });
       if (!issued)
         throw problems.conflict('email-taken', 'An account with this email already exists.');
-      mailer.send(verificationMail(issued.user, issued.token));
+      if (mayEmail) mailer.send(verificationMail(issued.user, issued.token));
       return issued.user;
     },
 
@@ -138,7 +147,7 @@ export function createAuthService(deps: AuthDeps) {
     /** Sends a new verification email when the account exists and is unverified; silent otherwise. */
     async resendVerification(email: string): Promise<void> {
       const user = await users.findByEmail(email);
-      if (!user || user.emailVerified) return;
+      if (!user || user.emailVerified || !(await deps.limits.mayEmail(user.email))) return;
       const token = await database.transaction((tx) =>
         issueEmailToken(tx, user.id, 'verify-email'),
       );
@@ -151,19 +160,27 @@ export function createAuthService(deps: AuthDeps) {
       ip: string,
     ): Promise<{ tokens: TokenPair; limit: LimitState }> {
       const email = input.email.toLowerCase();
-      await deps.limits.login.assertAllowed(email, ip);
-      const user = await users.findByEmail(email);
-      const matches = user
-        ? await passwords.verify(user.passwordHash, input.password)
-        : await passwords.verifyNothing(input.password);
+      const counted = await deps.limits.login.begin(email, ip);
+      let user: UserRow | undefined;
+      let matches: boolean;
+      try {
+        user = await users.findByEmail(email);
+        matches = user
+          ? await passwords.verify(user.passwordHash, input.password)
+          : await passwords.verifyNothing(input.password);
+      } catch (err) {
+        // Not checked after all (the server was too busy, or the database away): no attempt spent.
+        await deps.limits.login.release(email, ip);
+        throw err;
+      }
       if (!user || !matches || user.status !== 'active') {
-        const limit = await deps.limits.login.recordFailure(email, ip);
+        const limit = await deps.limits.login.failed(email, ip, counted);
         throw new HttpProblem(401, 'invalid-credentials', 'The email or password is wrong.', {
           headers: limitHeaders(limit),
         });
       }
       // The right password was given: the failure count resets even if verification is missing.
-      const limit = await deps.limits.login.recordSuccess(email, ip);
+      const limit = await deps.limits.login.succeeded(email, ip);
       if (config.requireEmailVerification && !user.emailVerified) {
         throw new HttpProblem(
           403,
@@ -177,7 +194,7 @@ export function createAuthService(deps: AuthDeps) {
         sessions.create(tx, {
           userId: user.id,
           refreshTokenHash: hashToken(refreshToken),
-          expiresAt: refreshExpiry(),
+          expiresAt: refreshExpiry(new Date()),
         }),
       );
       return { tokens: await pair(user, sessionId, refreshToken), limit };
@@ -203,7 +220,7 @@ export function createAuthService(deps: AuthDeps) {
           tokenId: record.id,
           sessionId: record.sessionId,
           newTokenHash: hashToken(next),
-          expiresAt: refreshExpiry(),
+          expiresAt: refreshExpiry(record.sessionCreatedAt),
         });
         if (!rotated) {
           // Spent by a concurrent request a moment ago: reuse all the same.
@@ -230,7 +247,7 @@ export function createAuthService(deps: AuthDeps) {
     /** Sends a reset link when the account exists; silent otherwise. */
     async requestPasswordReset(email: string): Promise<void> {
       const user = await users.findByEmail(email);
-      if (!user) return;
+      if (!user || !(await deps.limits.mayEmail(user.email))) return;
       const token = await database.transaction((tx) =>
         issueEmailToken(tx, user.id, 'reset-password'),
       );
@@ -242,6 +259,9 @@ export function createAuthService(deps: AuthDeps) {
      * address, so the email counts as verified from then on.
      */
     async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+      // The token is checked before anything is hashed: a guess costs a read, not an argon2 run.
+      // It is spent below, in the transaction, so two uses at once still get one success.
+      if (!(await emailTokens.isLive('reset-password', hashToken(token)))) throw invalidToken();
       const passwordHash = await passwords.hash(newPassword);
       const ok = await database.transaction(async (tx) => {
         const userId = await emailTokens.consume(tx, 'reset-password', hashToken(token));

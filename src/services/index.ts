@@ -38,6 +38,7 @@ export function createServices(config: Config, database: Database) {
     cursors,
     courses,
     enrollments,
+    limits,
   });
   return {
     config,

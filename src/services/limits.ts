@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
   RateLimiterMemory,
@@ -11,6 +12,7 @@ import type { Config } from '../config';
 import type { Database } from '../data/database';
 import { HttpProblem } from '../errors';
 import { logger } from '../logger';
+import { clientKey } from './client-address';
 
 /** Where a client stands against one limit: what the RateLimit-* headers say. */
 export interface LimitState {
@@ -20,7 +22,10 @@ export interface LimitState {
 }
 
 const LOGIN_WINDOW_S = 15 * 60;
-const DAY_S = 24 * 60 * 60;
+const HOUR_S = 60 * 60;
+const DAY_S = 24 * HOUR_S;
+/** Verification and reset emails to one recipient, whatever address asks for them. */
+const MAILS_PER_RECIPIENT_PER_HOUR = 5;
 
 /**
  * Counters shared by every instance: in PostgreSQL (our `rate_limits` table, made by a migration)
@@ -91,16 +96,75 @@ export function limitHeaders(state: LimitState): Record<string, string> {
   };
 }
 
-/** A store that cannot be reached must not take the API down with it: the request goes on. */
+/**
+ * A key part that is long or personal (an email) is stored as its SHA-256: every key then fits
+ * the store's column whatever the document accepts, and no address sits in the store in clear.
+ */
+const hashed = (...parts: string[]) =>
+  createHash('sha256').update(parts.join('\n')).digest('base64url');
+
+const storeUnavailable = () =>
+  new HttpProblem(503, 'service-unavailable', 'Limits cannot be checked right now; try again.', {
+    headers: { 'Retry-After': '5' },
+  });
+
+/** The general limit: a store that cannot be reached must not take the API down with it. */
 async function consumeOpen(limiter: RateLimiterAbstract, key: string, limit: number) {
   try {
     return { allowed: true, state: stateOf(await limiter.consume(key), limit) };
   } catch (rejection) {
     if (rejection instanceof RateLimiterRes)
       return { allowed: false, state: stateOf(rejection, limit) };
-    logger.warn(`rate limit store unavailable: ${(rejection as Error).message}`);
+    logger.warn(`rate limit store unavailable, request let through: ${String(rejection)}`);
     return { allowed: true, state: undefined };
   }
+}
+
+/** Limits that guard passwords and mailboxes: refused (429), or 503 when they cannot be counted. */
+async function consumeExact(
+  limiter: RateLimiterAbstract,
+  key: string,
+  limit: number,
+  detail: string,
+): Promise<LimitState> {
+  try {
+    return stateOf(await limiter.consume(key), limit);
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes)
+      throw tooManyRequests(stateOf(rejection, limit), detail);
+    logger.warn(`rate limit store unavailable, request refused: ${String(rejection)}`);
+    throw storeUnavailable();
+  }
+}
+
+/** Bookkeeping after the answer is decided: a store failure here is logged, not answered. */
+async function settle(what: string, work: Promise<unknown>): Promise<void> {
+  await work.catch((err: unknown) =>
+    logger.warn(`rate limit ${what} not recorded: ${String(err)}`),
+  );
+}
+
+/**
+ * Password guesses, counted before the password is checked: each attempt takes a point first, so
+ * a burst sent at once gets no more checks than the limit allows. A success gives the point back
+ * (and forgets the failures); the attempt that uses the last point locks the key out for the
+ * whole window from that failure.
+ */
+function attemptLimit(limiter: RateLimiterAbstract, max: number, detail: string) {
+  return {
+    begin: (key: string) => consumeExact(limiter, key, max, detail),
+    async failed(key: string, state: LimitState): Promise<LimitState> {
+      if (state.remaining > 0) return state;
+      await settle('lock-out', limiter.block(key, LOGIN_WINDOW_S));
+      return { limit: max, remaining: 0, resetSeconds: LOGIN_WINDOW_S };
+    },
+    async succeeded(key: string): Promise<LimitState> {
+      await settle('reset', limiter.delete(key));
+      return { limit: max, remaining: max, resetSeconds: LOGIN_WINDOW_S };
+    },
+    /** The attempt was not checked after all (the server was too busy): its point goes back. */
+    release: (key: string) => settle('release', limiter.reward(key, 1)),
+  };
 }
 
 export function createLimits(config: Config, database: Database) {
@@ -111,66 +175,96 @@ export function createLimits(config: Config, database: Database) {
     perMinute > 0 ? factory.make({ keyPrefix: 'ip', points: perMinute, duration: 60 }) : undefined;
   const sensitive =
     perHour > 0
-      ? factory.make({ keyPrefix: 'sensitive', points: perHour, duration: 3600 })
+      ? factory.make({ keyPrefix: 'sensitive', points: perHour, duration: HOUR_S })
       : undefined;
-  const loginPair = factory.make({
-    keyPrefix: 'login',
-    points: config.loginMaxFailures,
-    duration: LOGIN_WINDOW_S,
+  const max = config.loginMaxFailures;
+  const perDay = config.loginMaxFailuresPerDay;
+  const loginPair = attemptLimit(
+    factory.make({ keyPrefix: 'login', points: max, duration: LOGIN_WINDOW_S }),
+    max,
+    'Too many failed logins for this account from your address; try again later.',
+  );
+  const loginDaily = attemptLimit(
+    factory.make({ keyPrefix: 'login-day', points: perDay, duration: DAY_S }),
+    perDay,
+    'Too many failed logins from your address today.',
+  );
+  const passwordChecks = attemptLimit(
+    factory.make({ keyPrefix: 'password', points: max, duration: LOGIN_WINDOW_S }),
+    max,
+    'Too many wrong current passwords; try again later.',
+  );
+  const mailTo = factory.make({
+    keyPrefix: 'mail-to',
+    points: MAILS_PER_RECIPIENT_PER_HOUR,
+    duration: HOUR_S,
   });
-  const loginDaily = factory.make({
-    keyPrefix: 'login-day',
-    points: config.loginMaxFailuresPerDay,
-    duration: DAY_S,
-  });
-  const pairKey = (email: string, ip: string) => `${email.toLowerCase()}|${ip}`;
+  const pairKey = (email: string, ip: string) => hashed(email.toLowerCase(), clientKey(ip));
 
   return {
-    /** RATE_LIMIT_PER_MINUTE per client address, over every route. */
-    general: (ip: string) => (general ? consumeOpen(general, ip, perMinute) : undefined),
+    /** RATE_LIMIT_PER_MINUTE per client address, over every route; open when the store is down. */
+    general: (ip: string) =>
+      general ? consumeOpen(general, clientKey(ip), perMinute) : Promise.resolve(undefined),
     /** RATE_LIMIT_SENSITIVE_PER_HOUR per address, on routes that send email or create accounts. */
-    sensitive: (ip: string) => (sensitive ? consumeOpen(sensitive, ip, perHour) : undefined),
+    sensitive: async (ip: string): Promise<LimitState | undefined> =>
+      sensitive
+        ? consumeExact(
+            sensitive,
+            clientKey(ip),
+            perHour,
+            'Too many account or email requests from your address; try again later.',
+          )
+        : undefined,
 
+    /**
+     * Login attempts, per email and address pair (LOGIN_MAX_FAILURES in 15 minutes) and per
+     * address (LOGIN_MAX_FAILURES_PER_DAY). `begin` counts the attempt or refuses it; then exactly
+     * one of `failed`, `succeeded` or `release` settles it.
+     */
     login: {
-      /**
-       * Refuses a login attempt, right password or not, while the email and address pair has
-       * LOGIN_MAX_FAILURES failures in its window, or the address its daily failures.
-       */
-      async assertAllowed(email: string, ip: string): Promise<void> {
-        const [pair, daily] = await Promise.all([
-          loginPair.get(pairKey(email, ip)),
-          loginDaily.get(ip),
+      async begin(email: string, ip: string): Promise<LimitState> {
+        const pair = await loginPair.begin(pairKey(email, ip));
+        try {
+          await loginDaily.begin(clientKey(ip));
+        } catch (refused) {
+          await loginPair.release(pairKey(email, ip));
+          throw refused;
+        }
+        return pair;
+      },
+      async failed(email: string, ip: string, pair: LimitState): Promise<LimitState> {
+        return loginPair.failed(pairKey(email, ip), pair);
+      },
+      async succeeded(email: string, ip: string): Promise<LimitState> {
+        await loginDaily.release(clientKey(ip));
+        return loginPair.succeeded(pairKey(email, ip));
+      },
+      async release(email: string, ip: string): Promise<void> {
+        await Promise.all([
+          loginPair.release(pairKey(email, ip)),
+          loginDaily.release(clientKey(ip)),
         ]);
-        if (pair && pair.consumedPoints >= config.loginMaxFailures) {
-          throw tooManyRequests(
-            stateOf(pair, config.loginMaxFailures),
-            'Too many failed logins for this account from your address; try again later.',
-          );
-        }
-        if (daily && daily.consumedPoints >= config.loginMaxFailuresPerDay) {
-          throw tooManyRequests(
-            stateOf(daily, config.loginMaxFailuresPerDay),
-            'Too many failed logins from your address today.',
-          );
-        }
-      },
-      /** Counts a failed login; where the pair stands afterwards, for the RateLimit headers. */
-      async recordFailure(email: string, ip: string): Promise<LimitState> {
-        const key = pairKey(email, ip);
-        const max = config.loginMaxFailures;
-        const [pair] = await Promise.all([loginPair.penalty(key), loginDaily.penalty(ip)]);
-        if (pair.consumedPoints < max) return stateOf(pair, max);
-        // The lock-out lasts its full 15 minutes from the failure that reached the limit, not
-        // from the first failure of the window.
-        await loginPair.block(key, LOGIN_WINDOW_S);
-        return { limit: max, remaining: 0, resetSeconds: LOGIN_WINDOW_S };
-      },
-      async recordSuccess(email: string, ip: string): Promise<LimitState> {
-        await loginPair.delete(pairKey(email, ip));
-        const max = config.loginMaxFailures;
-        return { limit: max, remaining: max, resetSeconds: LOGIN_WINDOW_S };
       },
     },
+
+    /** Wrong current passwords in changePassword, per user, counted like failed logins. */
+    passwordChange: passwordChecks,
+
+    /**
+     * Whether one more verification or reset email may go to this recipient this hour. A refusal
+     * is silent to the client (the answer must not tell whether the account exists).
+     */
+    async mayEmail(recipient: string): Promise<boolean> {
+      try {
+        await mailTo.consume(hashed(recipient.toLowerCase()));
+        return true;
+      } catch (rejection) {
+        if (rejection instanceof RateLimiterRes) return false;
+        logger.warn(`rate limit store unavailable, email refused: ${String(rejection)}`);
+        throw storeUnavailable();
+      }
+    },
+
     ready: factory.ready,
     close: factory.close,
   };

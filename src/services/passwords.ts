@@ -1,4 +1,7 @@
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import argon2 from 'argon2';
+import { HttpProblem } from '../errors';
 
 /**
  * argon2id at OWASP's minimum cost (19 MiB, 2 passes, 1 lane). The argon2 package runs each hash
@@ -11,36 +14,81 @@ export const HASH_OPTIONS = {
   parallelism: 1,
 } as const;
 
-export function createPasswordHasher() {
+export interface HasherOptions {
+  /** Hashes computed at once. Default: the cores, leaving one of libuv's threads free. */
+  concurrency?: number;
+  /** Hashes that may wait for a turn. Default: what the workers get through in about a second. */
+  maxWaiting?: number;
+}
+
+const busy = () =>
+  new HttpProblem(503, 'service-unavailable', 'The server is busy checking passwords; try again.', {
+    headers: { 'Retry-After': '1' },
+  });
+
+/**
+ * Every argon2 computation passes through a bounded queue: past what the workers can do in about
+ * a second, a caller is told 503 at once instead of everyone waiting longer and longer. libuv's
+ * pool (4 threads unless UV_THREADPOOL_SIZE says otherwise) is shared with file and DNS work, so
+ * at least one thread is always left to it: work that needs no hash is never slowed by hashing.
+ */
+export function createPasswordHasher(options: HasherOptions = {}) {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const concurrency =
+    options.concurrency ?? Math.max(1, Math.min(availableParallelism(), pool - 1));
+  // Until warm-up has timed a hash, assume 25 ms (what this machine measures).
+  let maxWaiting = options.maxWaiting ?? concurrency * 40;
+  let running = 0;
+  const waiting: (() => void)[] = [];
+
+  async function inTurn<T>(work: () => Promise<T>): Promise<T> {
+    if (running < concurrency) running++;
+    else if (waiting.length >= maxWaiting) throw busy();
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // Hand the turn straight to the next in line, or give it up.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  }
+
   let dummy: Promise<string> | undefined;
   // A hash of nothing anyone knows, made once, to verify against when there is no account.
   const dummyHash = () => (dummy ??= argon2.hash(`no-account-${Math.random()}`, HASH_OPTIONS));
 
   return {
-    hash: (password: string): Promise<string> => argon2.hash(password, HASH_OPTIONS),
+    hash: (password: string): Promise<string> => inTurn(() => argon2.hash(password, HASH_OPTIONS)),
 
     /** Whether `password` matches `hash`; false for a hash that does not parse (a deleted user). */
-    async verify(hash: string, password: string): Promise<boolean> {
-      try {
-        return await argon2.verify(hash, password);
-      } catch {
-        return false;
-      }
-    },
+    verify: (hash: string, password: string): Promise<boolean> =>
+      inTurn(() => argon2.verify(hash, password).catch(() => false)),
 
     /**
-     * Spends the same time as `verify` and always fails: an unknown email must cost what a wrong
-     * password costs, so the timing tells nothing about which addresses have accounts.
+     * A real argon2id verification with the live parameters that always fails: an unknown email
+     * must cost what a wrong password costs, so timing tells nothing about which accounts exist.
      */
     async verifyNothing(password: string): Promise<false> {
-      await argon2.verify(await dummyHash(), password).catch(() => false);
+      const hash = await dummyHash();
+      await inTurn(() => argon2.verify(hash, password).catch(() => false));
       return false;
     },
 
-    /** Computes the dummy hash ahead of the first login that needs it. */
+    /** Makes the dummy hash, timing it to size the queue to about a second of work. */
     async warmUp(): Promise<void> {
+      if (dummy) return;
+      const started = performance.now();
       await dummyHash();
+      const ms = Math.max(1, performance.now() - started);
+      if (options.maxWaiting === undefined) {
+        maxWaiting = Math.max(concurrency, Math.floor((concurrency * 1000) / ms));
+      }
     },
+
+    /** How many hashes run at once and how many may wait: what the 503 threshold is. */
+    queue: () => ({ concurrency, maxWaiting, running, waiting: waiting.length }),
   };
 }
 

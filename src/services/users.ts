@@ -7,6 +7,7 @@ import type { Caller } from './auth';
 import type { CourseService } from './courses';
 import { listingScope, type CursorCodec } from './cursor';
 import type { EnrollmentService } from './enrollments';
+import type { Limits } from './limits';
 import type { PasswordHasher } from './passwords';
 import type { Role, UserStatus } from './types';
 
@@ -40,6 +41,7 @@ export interface UserDeps {
   cursors: CursorCodec;
   courses: CourseService;
   enrollments: EnrollmentService;
+  limits: Limits;
 }
 
 export function createUserService(deps: UserDeps) {
@@ -88,17 +90,34 @@ export function createUserService(deps: UserDeps) {
       return toUser(row);
     },
 
-    /** Checks the current password, sets the new one and ends every other session of the user. */
+    /**
+     * Checks the current password, sets the new one and ends every other session of the user.
+     * Wrong current passwords count per user like failed logins, so a stolen access token cannot
+     * be used to guess the password.
+     */
     async changePassword(
       caller: Caller,
       currentPassword: string,
       newPassword: string,
     ): Promise<void> {
-      const row = await users.findById(caller.userId);
+      const limit = deps.limits.passwordChange;
+      const counted = await limit.begin(caller.userId);
+      let row: UserRow | undefined;
+      let matches: boolean;
+      try {
+        row = await users.findById(caller.userId);
+        matches = row !== undefined && (await passwords.verify(row.passwordHash, currentPassword));
+      } catch (err) {
+        // Not checked after all (the server was too busy, or the database away): no attempt spent.
+        await limit.release(caller.userId);
+        throw err;
+      }
       if (!row) throw notFound();
-      if (!(await passwords.verify(row.passwordHash, currentPassword))) {
+      if (!matches) {
+        await limit.failed(caller.userId, counted);
         throw new HttpProblem(400, 'wrong-password', 'The current password is wrong.');
       }
+      await limit.succeeded(caller.userId);
       const passwordHash = await passwords.hash(newPassword);
       await database.transaction(async (tx) => {
         await users.update(tx, caller.userId, { passwordHash });

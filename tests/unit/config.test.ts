@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       jwtAudience: 'opencourse',
       accessTokenTtl: 900,
       refreshTokenTtl: 2_592_000,
+      sessionMaxAge: 7_776_000,
       requireEmailVerification: false,
       smtpUrl: undefined,
       appBaseUrl: 'http://localhost:3000',
@@ -49,7 +50,6 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['TRUE', true],
     ['False', false],
     ['2', 2],
     ['loopback, 10.0.0.0/8, ::1', 'loopback, 10.0.0.0/8, ::1'],
@@ -85,12 +85,17 @@ describe('loadConfig', () => {
     [{ ADMIN_EMAIL: 'root@exa_mple.com' }, 'ADMIN_EMAIL: is not an email address'],
     [
       { TRUST_PROXY: 'yes' },
-      'TRUST_PROXY: must be true, false, a hop count, or addresses/subnets/loopback/linklocal/uniquelocal; got "yes"',
+      'TRUST_PROXY: must be false, a hop count, or addresses/subnets/loopback/linklocal/uniquelocal; got "yes"',
     ],
     [
       { TRUST_PROXY: '10.0.0.0/99' },
-      'TRUST_PROXY: must be true, false, a hop count, or addresses/subnets/loopback/linklocal/uniquelocal; got "10.0.0.0/99"',
+      'TRUST_PROXY: must be false, a hop count, or addresses/subnets/loopback/linklocal/uniquelocal; got "10.0.0.0/99"',
     ],
+    [
+      { TRUST_PROXY: 'true' },
+      'TRUST_PROXY: true would let clients choose their own address with X-Forwarded-For; give the number of proxies in front (e.g. 1) or their addresses',
+    ],
+    [{ SESSION_MAX_AGE: '0' }, 'SESSION_MAX_AGE: must be between 1 and 315360000, got 0'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE: must be a whole number, got "-1"'],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(

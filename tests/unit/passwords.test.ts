@@ -1,4 +1,6 @@
-import { createPasswordHasher } from '../../src/services/passwords';
+import argon2 from 'argon2';
+import { HttpProblem } from '../../src/errors';
+import { HASH_OPTIONS, createPasswordHasher } from '../../src/services/passwords';
 import { emails } from '../../src/services/mailer';
 
 describe('password hashing', () => {
@@ -15,9 +17,48 @@ describe('password hashing', () => {
     expect(await hasher.verify('!', 'anything at all')).toBe(false);
   });
 
-  it('verifyNothing always fails, after a real verification', async () => {
+  it('verifyNothing fails after a real argon2id verification with the live parameters', async () => {
     await hasher.warmUp();
-    expect(await hasher.verifyNothing('anything at all')).toBe(false);
+    const verify = jest.spyOn(argon2, 'verify');
+    try {
+      expect(await hasher.verifyNothing('anything at all')).toBe(false);
+      expect(verify).toHaveBeenCalledTimes(1);
+      const [dummy, password] = verify.mock.calls[0]!;
+      expect(password).toBe('anything at all');
+      expect(dummy).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+      expect(argon2.needsRehash(dummy, HASH_OPTIONS)).toBe(false);
+    } finally {
+      verify.mockRestore();
+    }
+  });
+
+  it('answers 503 with Retry-After once more hashes wait than the queue holds', async () => {
+    const small = createPasswordHasher({ concurrency: 1, maxWaiting: 2 });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 6 }, () => small.hash('correct horse battery')),
+    );
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    // One runs, two wait, three are refused at once.
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
+    expect(refused).toHaveLength(3);
+    for (const o of refused) {
+      const problem = (o as PromiseRejectedResult).reason as HttpProblem;
+      expect(problem).toBeInstanceOf(HttpProblem);
+      expect(problem.status).toBe(503);
+      expect(problem.extra.headers?.['Retry-After']).toBe('1');
+    }
+    // The queue drains: the next hash runs.
+    expect(small.queue()).toMatchObject({ running: 0, waiting: 0 });
+    await expect(small.hash('correct horse battery')).resolves.toMatch(/^\$argon2id/);
+  });
+
+  it('sizes the queue to about a second of hashing once it has timed one', async () => {
+    const timed = createPasswordHasher({ concurrency: 2 });
+    await timed.warmUp();
+    const { maxWaiting } = timed.queue();
+    // 2 workers at 5 to 500 ms a hash get through 4 to 400 hashes in a second.
+    expect(maxWaiting).toBeGreaterThanOrEqual(4);
+    expect(maxWaiting).toBeLessThanOrEqual(400);
   });
 });
 
