@@ -17,7 +17,10 @@ export const HASH_OPTIONS = {
 export interface HasherOptions {
   /** Hashes computed at once. Default: the cores, leaving one of libuv's threads free. */
   concurrency?: number;
-  /** Hashes that may wait for a turn. Default: what the workers get through in about a second. */
+  /**
+   * Hashes that may wait for a turn. Default: what the workers get through in about a second, by
+   * a moving average of how long hashes take here.
+   */
   maxWaiting?: number;
 }
 
@@ -36,18 +39,22 @@ export function createPasswordHasher(options: HasherOptions = {}) {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
   const concurrency =
     options.concurrency ?? Math.max(1, Math.min(availableParallelism(), pool - 1));
-  // Until warm-up has timed a hash, assume 25 ms (what this machine measures).
-  let maxWaiting = options.maxWaiting ?? concurrency * 40;
+  // Until a hash has been timed, assume 25 ms (what the development machine measures).
+  let hashMs = 25;
+  const maxWaiting = () =>
+    options.maxWaiting ?? Math.max(concurrency, Math.floor((concurrency * 1000) / hashMs));
   let running = 0;
   const waiting: (() => void)[] = [];
 
   async function inTurn<T>(work: () => Promise<T>): Promise<T> {
     if (running < concurrency) running++;
-    else if (waiting.length >= maxWaiting) throw busy();
+    else if (waiting.length >= maxWaiting()) throw busy();
     else await new Promise<void>((resolve) => waiting.push(resolve));
+    const started = performance.now();
     try {
       return await work();
     } finally {
+      hashMs = 0.8 * hashMs + 0.2 * (performance.now() - started);
       // Hand the turn straight to the next in line, or give it up.
       const next = waiting.shift();
       if (next) next();
@@ -76,19 +83,13 @@ export function createPasswordHasher(options: HasherOptions = {}) {
       return false;
     },
 
-    /** Makes the dummy hash, timing it to size the queue to about a second of work. */
+    /** Makes the dummy hash ahead of the first login that needs it. */
     async warmUp(): Promise<void> {
-      if (dummy) return;
-      const started = performance.now();
       await dummyHash();
-      const ms = Math.max(1, performance.now() - started);
-      if (options.maxWaiting === undefined) {
-        maxWaiting = Math.max(concurrency, Math.floor((concurrency * 1000) / ms));
-      }
     },
 
     /** How many hashes run at once and how many may wait: what the 503 threshold is. */
-    queue: () => ({ concurrency, maxWaiting, running, waiting: waiting.length }),
+    queue: () => ({ concurrency, maxWaiting: maxWaiting(), running, waiting: waiting.length }),
   };
 }
 
