@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './data/database';
 import { createApp } from './http/app';
+import { answerClientErrors } from './http/client-errors';
 import { settled } from './http/in-flight';
 import { configureLogger, logger } from './logger';
 import { createServices, type Services } from './services';
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
       docs: `/docs`,
     });
   });
+  answerClientErrors(server);
   drainOnSigterm(server, services);
   try {
     await prepareDatabase(services);

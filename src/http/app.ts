@@ -8,6 +8,7 @@ import { problems } from '../errors';
 import { answerIfNoneMatch } from './conditional';
 import { rejectNulCharacters } from './control-characters';
 import { docsRouter } from './docs';
+import { rejectNonFiniteQueryNumbers } from './finite-numbers';
 import { handlers as defaultHandlers } from './handlers';
 import { verifyDepth } from './json-depth';
 import type { HandlerMap } from './operations';
@@ -92,6 +93,7 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
       validateSecurity: { handlers: { bearerAuth: bearerAuthHandler(services) } },
     }),
   );
+  app.use(rejectNonFiniteQueryNumbers);
   app.use(bindOperations(openapiDocument, handlers, services));
   app.use(problemHandler);
   return app;

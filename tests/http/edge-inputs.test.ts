@@ -1,9 +1,13 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import supertest from 'supertest';
 import winston from 'winston';
 import { createApp } from '../../src/http/app';
+import { answerClientErrors } from '../../src/http/client-errors';
 import { handlers } from '../../src/http/handlers';
+import { PROBLEM_BASE } from '../../src/http/problems';
 import { logger } from '../../src/logger';
 import { describeEachDatabase } from '../helpers/app';
 import { bearer, createUser } from '../helpers/users';
@@ -18,6 +22,25 @@ describeEachDatabase('edge inputs', (current) => {
       expect(res.status).toBe(200);
       expect(res.text).toBeUndefined();
       expect(res.headers['content-type']).toMatch(/json/);
+    }
+  });
+
+  it('headers over the parser limit get a 431 problem, not a bare status line', async () => {
+    const server = createServer(current().app);
+    answerClientErrors(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/courses`, {
+        headers: { 'X-Padding': 'x'.repeat(20_000) },
+      });
+      expect(res.status).toBe(431);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ status: 431, type: `${PROBLEM_BASE}validation-error` });
+      expect(body.requestId).toBe(res.headers.get('x-request-id'));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
