@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
+import { HASH_OPTIONS } from '../../src/services/passwords';
 import { signAccessToken } from '../../src/services/tokens';
 import type { Role } from '../../src/services/types';
 import type { TestApp } from './app';
@@ -26,7 +27,7 @@ export async function createUser(
   t: TestApp,
   options: { role?: Role; name?: string; email?: string } = {},
 ): Promise<TestUser> {
-  passwordHash ??= argon2.hash(PASSWORD, { type: argon2.argon2id });
+  passwordHash ??= argon2.hash(PASSWORD, HASH_OPTIONS);
   const tables = t.database.t;
   const now = new Date();
   const id = randomUUID();
