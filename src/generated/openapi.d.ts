@@ -77,7 +77,7 @@ export interface paths {
      * Register an account
      * @description Anyone, no token. Creates a `student` account and sends a verification email with a link to `${APP_BASE_URL}/verify-email?token=...` (the token is valid for 24 hours). The email is stored lowercased and must be unique without regard to case (409 `email-taken`). The password is 12 to 128 characters and the name 1 to 100. Nothing else can be set: a body with `role`, `emailVerified` or any other property is a 400.
      *
-     *     Rate limited per client address (`RATE_LIMIT_SENSITIVE_PER_HOUR`, 10 an hour by default); every response carries the RateLimit header fields.
+     *     Rate limited per client address (`RATE_LIMIT_SENSITIVE_PER_HOUR`, 10 an hour by default, besides the per-address limit of every operation); every response carries the RateLimit header fields. 503 with `Retry-After` when the limits cannot be checked (their store does not answer) or when the password-hashing queue is full; retry after that many seconds.
      */
     post: operations['registerUser'];
     delete?: never;
@@ -119,7 +119,7 @@ export interface paths {
      * Resend the verification email
      * @description Anyone, no token. Sends a new verification email when an account with this email exists and is not verified yet. The answer is 202 in every case, so it tells nothing about which addresses have accounts.
      *
-     *     Rate limited per client address (`RATE_LIMIT_SENSITIVE_PER_HOUR`, 10 an hour by default); every response carries the RateLimit header fields.
+     *     Rate limited per client address (`RATE_LIMIT_SENSITIVE_PER_HOUR`, 10 an hour by default, besides the per-address limit of every operation), and at most 5 emails an hour reach one recipient; every response carries the RateLimit header fields. 503 with `Retry-After` when the limits cannot be checked (their store does not answer).
      */
     post: operations['resendVerificationEmail'];
     delete?: never;
@@ -141,7 +141,7 @@ export interface paths {
      * Sign in
      * @description Anyone, no token. Exchanges an email and a password for a token pair. An unknown email, a wrong password and a suspended account all give the same 401 `invalid-credentials`, with the same body and in about the same time. When the server requires verified emails (`REQUIRE_EMAIL_VERIFICATION=true`), an unverified account that gives the right password gets 403 `email-not-verified` instead of tokens.
      *
-     *     Rate limited per client address, and against password guessing: after `LOGIN_MAX_FAILURES` (5 by default) failed logins for one email from one address, that pair gets 429 for 15 minutes, even with the right password; a successful login resets the count. An address also gets 429 after `LOGIN_MAX_FAILURES_PER_DAY` (100 by default) failures in a day, across all emails. Every response carries the RateLimit header fields.
+     *     Rate limited per client address, and against password guessing: after `LOGIN_MAX_FAILURES` (5 by default) failed logins for one email from one address, that pair gets 429 for 15 minutes, even with the right password; a successful login resets the count. An address also gets 429 after `LOGIN_MAX_FAILURES_PER_DAY` (100 by default) failures in a day, across all emails. Every response carries the RateLimit header fields. 503 with `Retry-After` when the limits cannot be checked (their store does not answer) or when the password-hashing queue is full; retry after that many seconds. The tokens are sent with `Cache-Control: no-store`.
      */
     post: operations['loginUser'];
     delete?: never;
@@ -161,7 +161,7 @@ export interface paths {
     put?: never;
     /**
      * Refresh the tokens
-     * @description Anyone, no token: the refresh token in the body is the credential. Spends that refresh token and returns a new pair. A refresh token that is unknown, expired, already spent or revoked gives 401 `unauthorized`. Presenting a spent refresh token is taken as theft: it also revokes every refresh token descended from the same login (reuse detection), so the whole session must sign in again. A suspended or deleted account gets 401 as well.
+     * @description Anyone, no token: the refresh token in the body is the credential. Spends that refresh token and returns a new pair. A refresh token that is unknown, expired, already spent or revoked gives 401 `unauthorized`. Presenting a spent refresh token is taken as theft: it also revokes every refresh token descended from the same login (reuse detection), so the whole session must sign in again. A suspended or deleted account gets 401 as well. The tokens are sent with `Cache-Control: no-store`.
      */
     post: operations['refreshTokens'];
     delete?: never;
@@ -203,7 +203,7 @@ export interface paths {
      * Request a password reset
      * @description Anyone, no token. When an account with this email exists, it is sent a link to `${APP_BASE_URL}/reset-password?token=...` with a single-use token valid for 1 hour. The answer is 202 in every case, so it tells nothing about which addresses have accounts.
      *
-     *     Rate limited per client address (`RATE_LIMIT_SENSITIVE_PER_HOUR`, 10 an hour by default); every response carries the RateLimit header fields.
+     *     Rate limited per client address (`RATE_LIMIT_SENSITIVE_PER_HOUR`, 10 an hour by default, besides the per-address limit of every operation), and at most 5 emails an hour reach one recipient; every response carries the RateLimit header fields. 503 with `Retry-After` when the limits cannot be checked (their store does not answer).
      */
     post: operations['requestPasswordReset'];
     delete?: never;
@@ -223,7 +223,7 @@ export interface paths {
     put?: never;
     /**
      * Set a new password with a reset token
-     * @description Anyone, no token. Spends the token from the password-reset email and sets the new password (12 to 128 characters). Every refresh token and every access token issued to the user before this stops working. An unknown, expired (1 hour) or already spent token is a 400 `invalid-token`.
+     * @description Anyone, no token. Spends the token from the password-reset email and sets the new password (12 to 128 characters). Every refresh token and every access token issued to the user before this stops working. An unknown, expired (1 hour) or already spent token is a 400 `invalid-token`. The token is checked before the new password is hashed; 503 with `Retry-After` when the password-hashing queue is full (the token is not spent then).
      */
     post: operations['confirmPasswordReset'];
     delete?: never;
@@ -272,6 +272,8 @@ export interface paths {
     /**
      * Change the password
      * @description Any authenticated caller. Checks the current password and sets the new one (12 to 128 characters). A wrong current password is a 400 `wrong-password` (not a 401: the caller's token is fine). The user's other sessions are revoked, their refresh and access tokens stop working; the session that made the call stays signed in.
+     *
+     *     Wrong current passwords count like failed logins, per user: after `LOGIN_MAX_FAILURES` (5 by default) in 15 minutes, 429, so a stolen access token cannot be used to guess the password. 503 with `Retry-After` when that count cannot be checked (its store does not answer) or when the password-hashing queue is full.
      */
     post: operations['changePassword'];
     delete?: never;
@@ -494,7 +496,7 @@ export interface components {
      *     | `https://opencourse.dev/problems/rate-limited` | 429 | Too many requests; wait `Retry-After` seconds. |
      *     | `https://opencourse.dev/problems/internal-error` | 500 | An unexpected failure; the body holds no internals. Quote `requestId` when reporting it. |
      *     | `https://opencourse.dev/problems/not-implemented` | 501 | The operation is declared but not available on this server. |
-     *     | `https://opencourse.dev/problems/service-unavailable` | 503 | A dependency (the database) does not answer; retry after `Retry-After` seconds. |
+     *     | `https://opencourse.dev/problems/service-unavailable` | 503 | The server is starting, a dependency (the database, the limits' store) does not answer, or the password-hashing queue is full; retry after `Retry-After` seconds. |
      *
      *     New types may be added; treat an unknown type by its `status`.
      * @example https://opencourse.dev/problems/validation-error
@@ -509,12 +511,12 @@ export interface components {
      */
     ProblemFieldError: {
       /**
-       * @description Where the problem is: the part of the request (`body`, `query`, `params` or `headers`) and the field in it, joined by dots.
+       * @description Where the problem is: the part of the request (`body`, `query`, `params` or `headers`) and the field in it, joined by dots. At most 1024 characters.
        * @example body.email
        */
       path: string;
       /**
-       * @description What is wrong there, in English.
+       * @description What is wrong there, in English; at most 1024 characters.
        * @example must match format "email"
        */
       message: string;
@@ -539,27 +541,29 @@ export interface components {
     Problem: {
       type: components['schemas']['ProblemType'];
       /**
-       * @description A short summary of the problem type, the same for every occurrence of it.
+       * @description A short summary of the problem type, the same for every occurrence of it; at most 200 characters.
        * @example Your request is not valid
        */
       title: string;
       /**
+       * Format: int32
        * @description The HTTP status code of the response, repeated.
        * @example 400
        */
       status: number;
       /**
-       * @description What went wrong this time, for a human.
+       * @description What went wrong this time, for a human; at most 2048 characters.
        * @example Some fields are not valid; see errors.
        */
       detail?: string;
       /**
-       * @description A URI reference to this occurrence of the problem: the path of the request that failed.
+       * Format: uri-reference
+       * @description A URI reference to this occurrence of the problem: the path (and query) of the request that failed. At most 16384 characters, the most a request line can hold.
        * @example /api/v1/auth/register
        */
       instance?: string;
       requestId: components['schemas']['RequestId'];
-      /** @description With `validation-error`, one entry per invalid field. */
+      /** @description With `validation-error`, one entry per invalid field; at most 100. */
       errors?: components['schemas']['ProblemFieldError'][];
     };
     /**
@@ -624,7 +628,7 @@ export interface components {
     };
     /**
      * Format: email
-     * @description An email address. Stored lowercased; unique among accounts without regard to case.
+     * @description An email address, at most 254 characters (RFC 5321's limit on a path). Stored lowercased; unique among accounts without regard to case.
      * @example ada@example.com
      */
     Email: string;
@@ -634,7 +638,7 @@ export interface components {
      */
     Password: string;
     /**
-     * @description The name a user shows to others.
+     * @description The name a user shows to others, 1 to 100 characters.
      * @example Ada Lovelace
      */
     UserName: string;
@@ -658,7 +662,7 @@ export interface components {
      */
     UserId: string;
     /**
-     * @description A short text about the user, or null when there is none.
+     * @description A short text about the user, at most 2000 characters, or null when there is none.
      * @example Mathematician. Writes the first programs for engines that do not exist yet.
      */
     Bio: string | null;
@@ -676,25 +680,12 @@ export interface components {
     UserStatus: 'active' | 'suspended';
     /**
      * Format: date-time
-     * @description An instant as an RFC 3339 date-time in UTC (always with a `Z` offset).
+     * @description An instant as an RFC 3339 date-time in UTC (always with a `Z` offset). At most 35 characters, the longest RFC 3339 form (nanoseconds and a numeric offset).
      * @example 2026-01-15T09:30:00Z
      */
     Timestamp: string;
-    /**
-     * @description A user account. It never carries a password or a password hash.
-     * @example {
-     *       "id": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
-     *       "email": "ada@example.com",
-     *       "name": "Ada Lovelace",
-     *       "bio": "Mathematician. Writes the first programs for engines that do not exist yet.",
-     *       "role": "student",
-     *       "status": "active",
-     *       "emailVerified": true,
-     *       "createdAt": "2026-01-15T09:30:00Z",
-     *       "updatedAt": "2026-02-01T12:00:00Z"
-     *     }
-     */
-    User: {
+    /** @description The properties of a user account, shared by `User` and `CurrentUser`. Open on its own, only so that those two can build on it; each of them is closed (`unevaluatedProperties: false`). */
+    UserFields: {
       id: components['schemas']['UserId'];
       email: components['schemas']['Email'];
       name: components['schemas']['UserName'];
@@ -710,7 +701,22 @@ export interface components {
       updatedAt: components['schemas']['Timestamp'];
     };
     /**
-     * @description A random, single-use secret of at least 128 bits (email verification, password reset, refresh token), URL-safe. The server keeps only its hash.
+     * @description A user account. It never carries a password or a password hash.
+     * @example {
+     *       "id": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
+     *       "email": "ada@example.com",
+     *       "name": "Ada Lovelace",
+     *       "bio": "Mathematician. Writes the first programs for engines that do not exist yet.",
+     *       "role": "student",
+     *       "status": "active",
+     *       "emailVerified": true,
+     *       "createdAt": "2026-01-15T09:30:00Z",
+     *       "updatedAt": "2026-02-01T12:00:00Z"
+     *     }
+     */
+    User: components['schemas']['UserFields'];
+    /**
+     * @description A random, single-use secret of at least 128 bits (email verification, password reset, refresh token), as 16 to 512 base64url characters. The server keeps only its hash.
      * @example q3VYx1mZ8cTk4bN0pR7sW2eL9aH5dJ6fG-uK_oIzXvE
      */
     OpaqueToken: string;
@@ -739,16 +745,16 @@ export interface components {
      *       "password": "correct horse battery staple"
      *     }
      */
-    LoginRequest: {
+    LoginUserRequest: {
       email: components['schemas']['Email'];
       /**
-       * @description The account's password.
+       * @description The account's password, at most 128 characters.
        * @example correct horse battery staple
        */
       password: string;
     };
     /**
-     * @description A signed JWT (HS256) that authenticates the caller, sent as `Authorization: Bearer <accessToken>`. Short-lived (`expiresIn` seconds); it stops working at once on logout, on a password reset, on suspension and on deletion of the account. Treat it as opaque.
+     * @description A signed JWT (HS256) that authenticates the caller, sent as `Authorization: Bearer <accessToken>`. Short-lived (`expiresIn` seconds); it stops working at once on logout, on a password reset, on suspension and on deletion of the account. Treat it as opaque: a JWS in compact form, at most 4096 characters.
      * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjZjMWIxZSJ9.c2lnbmF0dXJl
      */
     AccessToken: string;
@@ -771,7 +777,8 @@ export interface components {
        */
       tokenType: 'Bearer';
       /**
-       * @description Seconds until the access token expires (900 unless configured otherwise).
+       * Format: int32
+       * @description Seconds until the access token expires: 900 unless configured otherwise (`ACCESS_TOKEN_TTL`, 1 to 86,400).
        * @example 900
        */
       expiresIn: number;
@@ -791,7 +798,7 @@ export interface components {
      *       "refreshToken": "q3VYx1mZ8cTk4bN0pR7sW2eL9aH5dJ6fG-uK_oIzXvE"
      *     }
      */
-    LogoutRequest: {
+    LogoutUserRequest: {
       refreshToken?: components['schemas']['OpaqueToken'];
     };
     /**
@@ -800,7 +807,7 @@ export interface components {
      *       "email": "ada@example.com"
      *     }
      */
-    PasswordResetRequest: {
+    RequestPasswordResetRequest: {
       email: components['schemas']['Email'];
     };
     /**
@@ -810,7 +817,7 @@ export interface components {
      *       "newPassword": "a much longer passphrase, 2026"
      *     }
      */
-    PasswordResetConfirmRequest: {
+    ConfirmPasswordResetRequest: {
       token: components['schemas']['OpaqueToken'];
       newPassword: components['schemas']['Password'];
     };
@@ -833,7 +840,7 @@ export interface components {
      */
     CourseId: string;
     /**
-     * @description The title of a course.
+     * @description The title of a course, 1 to 200 characters.
      * @example Introduction to compilers
      */
     CourseTitle: string;
@@ -919,7 +926,8 @@ export interface components {
      */
     CurrentUserEnrollments: {
       /**
-       * @description How many active enrollments the caller has in courses that are not deleted.
+       * Format: int32
+       * @description How many active enrollments the caller has in courses that are not deleted (0 to 2,147,483,647, a PostgreSQL `integer`).
        * @example 1
        */
       total: number;
@@ -927,7 +935,7 @@ export interface components {
       items: components['schemas']['EnrollmentSummary'][];
     };
     /**
-     * @description The caller's own account, with a summary of its active enrollments.
+     * @description The caller's own account: every property of `User`, plus a summary of its active enrollments.
      * @example {
      *       "id": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
      *       "email": "ada@example.com",
@@ -944,20 +952,7 @@ export interface components {
      *       }
      *     }
      */
-    CurrentUser: {
-      id: components['schemas']['UserId'];
-      email: components['schemas']['Email'];
-      name: components['schemas']['UserName'];
-      bio: components['schemas']['Bio'];
-      role: components['schemas']['Role'];
-      status: components['schemas']['UserStatus'];
-      /**
-       * @description Whether the user has confirmed the email address with the emailed token.
-       * @example true
-       */
-      emailVerified: boolean;
-      createdAt: components['schemas']['Timestamp'];
-      updatedAt: components['schemas']['Timestamp'];
+    CurrentUser: components['schemas']['UserFields'] & {
       enrollments: components['schemas']['CurrentUserEnrollments'];
     };
     /**
@@ -979,19 +974,43 @@ export interface components {
      */
     ChangePasswordRequest: {
       /**
-       * @description The password in use now. Checked against the stored hash only; a wrong one is a 400 with the `wrong-password` problem type.
+       * @description The password in use now, at most 128 characters. Checked against the stored hash only; a wrong one is a 400 with the `wrong-password` problem type.
        * @example correct horse battery staple
        */
       currentPassword: string;
       newPassword: components['schemas']['Password'];
     };
     /**
-     * @description An opaque pagination cursor. Take it from `nextCursor` of the previous page and send it back unchanged as the `cursor` query parameter, with the same filters and sort. Its content is not part of the contract and may change at any time; a cursor that does not parse, or that was made for other filters or another sort, is a 400.
-     * @example eyJrIjpbIjIwMjYtMDEtMTVUMDk6MzA6MDBaIiwiN2Q5ZjFlMmEiXX0
+     * @description An opaque pagination cursor. Take it from `nextCursor` of the previous page and send it back unchanged as the `cursor` query parameter, with the same filters and sort. Its content is not part of the contract and may change at any time; a cursor that does not parse, or that was made for other filters or another sort, is a 400. URL-safe characters only, at most 2048 of them: a cursor carries the sort key of the last item, and a title of 200 characters takes up to about 1,700 once encoded.
+     * @example WyJjb3Vyc2VzOnpla1hzLWFfTXo1bnAwbngiLDE3Njg3NDQ4MDAwMDAsIjdkOWYxZTJhLTNiNGMtNGQ1ZS04ZjYwLTcxODI5M2E0YjVjNiJd.G3FKWdx-bgOs0Z1chALRfD
      */
     Cursor: string;
+    /** @description What every page of a list has: the cursor of the next page. Each list (`CoursePage`, `UserPage`, `MyEnrollmentPage`, `CourseEnrollmentPage`) adds its `items` to it, at most 100 (the largest `limit`), and is closed (`unevaluatedProperties: false`); this base is open only so that they can extend it. */
+    Page: {
+      /**
+       * @description The cursor of the next page (send it back as `cursor`), or null on the last page.
+       * @example WyJjb3Vyc2VzOnpla1hzLWFfTXo1bnAwbngiLDE3Njg3NDQ4MDAwMDAsIjdkOWYxZTJhLTNiNGMtNGQ1ZS04ZjYwLTcxODI5M2E0YjVjNiJd.G3FKWdx-bgOs0Z1chALRfD
+       */
+      nextCursor: components['schemas']['Cursor'] | null;
+    };
     /**
-     * @description An enrollment of the caller, with its course.
+     * Format: date-time
+     * @description An instant as an RFC 3339 date-time in UTC, as `Timestamp`, or null when the event has not happened (yet).
+     * @example 2026-01-20T10:00:00Z
+     */
+    NullableTimestamp: string | null;
+    /** @description The properties of an enrollment, shared by `Enrollment` and `MyEnrollment`. Open on its own, only so that those two can build on it; each of them is closed (`unevaluatedProperties: false`). */
+    EnrollmentFields: {
+      id: components['schemas']['EnrollmentId'];
+      courseId: components['schemas']['CourseId'];
+      userId: components['schemas']['UserId'];
+      status: components['schemas']['EnrollmentStatus'];
+      enrolledAt: components['schemas']['Timestamp'];
+      /** @description When the enrollment was cancelled, or null while it is active. */
+      cancelledAt: components['schemas']['NullableTimestamp'];
+    };
+    /**
+     * @description An enrollment of the caller (every property of `Enrollment`), with its course.
      * @example {
      *       "id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
      *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
@@ -1010,50 +1029,60 @@ export interface components {
      *       }
      *     }
      */
-    MyEnrollment: {
-      id: components['schemas']['EnrollmentId'];
-      courseId: components['schemas']['CourseId'];
-      userId: components['schemas']['UserId'];
-      status: components['schemas']['EnrollmentStatus'];
-      enrolledAt: components['schemas']['Timestamp'];
-      /**
-       * @description When the enrollment was cancelled, or null while it is active.
-       * @example null
-       */
-      cancelledAt: components['schemas']['Timestamp'] | null;
+    MyEnrollment: components['schemas']['EnrollmentFields'] & {
       course: components['schemas']['CourseSummary'];
     };
     /**
-     * @description One page of the caller's enrollments.
+     * @description One page of the caller's enrollments, at most 100 (the largest `limit`).
      * @example {
-     *       "items": [],
-     *       "nextCursor": null
+     *       "items": [
+     *         {
+     *           "id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+     *           "courseId": "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b",
+     *           "userId": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
+     *           "status": "cancelled",
+     *           "enrolledAt": "2026-01-22T19:05:00Z",
+     *           "cancelledAt": "2026-01-29T07:40:00Z",
+     *           "course": {
+     *             "id": "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b",
+     *             "title": "Programming in COBOL",
+     *             "status": "published",
+     *             "instructor": {
+     *               "id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+     *               "name": "Grace Hopper"
+     *             }
+     *           }
+     *         }
+     *       ],
+     *       "nextCursor": "WyJteS1lbnJvbGxtZW50czphVVN0cW9LNDdPVENMa3MzIiwxNzY5MTA4NzAwMDAwLCIxYzJkM2U0Zi01YTZiLTRjN2QtOGU5Zi0wYTFiMmMzZDRlNWYiXQ.GKwZGSQPpZufGaQNNv-oLW"
      *     }
      */
-    MyEnrollmentList: {
+    MyEnrollmentPage: components['schemas']['Page'] & {
       /** @description The enrollments of this page. */
       items: components['schemas']['MyEnrollment'][];
-      /**
-       * @description The cursor of the next page, or null on the last page.
-       * @example null
-       */
-      nextCursor: components['schemas']['Cursor'] | null;
     };
     /**
-     * @description One page of users.
+     * @description One page of users, at most 100 (the largest `limit`).
      * @example {
-     *       "items": [],
-     *       "nextCursor": null
+     *       "items": [
+     *         {
+     *           "id": "c0ffee00-1234-4abc-9def-0123456789ab",
+     *           "email": "admin@opencourse.dev",
+     *           "name": "Site admin",
+     *           "bio": null,
+     *           "role": "admin",
+     *           "status": "active",
+     *           "emailVerified": true,
+     *           "createdAt": "2026-01-10T08:00:00Z",
+     *           "updatedAt": "2026-01-10T08:00:00Z"
+     *         }
+     *       ],
+     *       "nextCursor": "WyJ1c2VyczpUMVBOb1l3cnFnd0RWTHRmIiwxNzY4MjE2ODAwMDAwLCI5YjJlNGM2YS0xZDNmLTRhNWItOGM3ZC0wZTFmMmEzYjRjNWQiXQ.ngH2s9-WbDJOrrEtnz6Bwt"
      *     }
      */
-    UserList: {
+    UserPage: components['schemas']['Page'] & {
       /** @description The users of this page. */
       items: components['schemas']['User'][];
-      /**
-       * @description The cursor of the next page, or null on the last page.
-       * @example null
-       */
-      nextCursor: components['schemas']['Cursor'] | null;
     };
     /**
      * @description An admin's changes to an account. At least one property; absent ones are left as they are.
@@ -1067,12 +1096,12 @@ export interface components {
       status?: components['schemas']['UserStatus'];
     };
     /**
-     * @description What the course teaches, as plain text or Markdown; may be empty.
+     * @description What the course teaches, as plain text or Markdown; may be empty. At most 20,000 characters.
      * @example From source text to machine code, one pass at a time.
      */
     CourseDescription: string;
     /**
-     * @description A free-form category, or null when the course has none.
+     * @description A free-form category of 1 to 100 characters, or null when the course has none.
      * @example Computer science
      */
     CourseCategory: string | null;
@@ -1083,12 +1112,13 @@ export interface components {
      */
     CourseLevel: 'beginner' | 'intermediate' | 'advanced' | null;
     /**
-     * @description The language the course is taught in, as a BCP 47 tag.
+     * @description The language the course is taught in, as a BCP 47 tag of at most 35 characters.
      * @example en
      */
     LanguageTag: string;
     /**
-     * @description How many active enrollments the course takes at most, or null for no limit.
+     * Format: int32
+     * @description How many active enrollments the course takes at most (1 to 100,000), or null for no limit.
      * @example 30
      */
     Capacity: number | null;
@@ -1123,34 +1153,46 @@ export interface components {
       status: components['schemas']['CourseStatus'];
       capacity: components['schemas']['Capacity'];
       /**
-       * @description How many active enrollments the course holds now; never more than `capacity`.
+       * Format: int32
+       * @description How many active enrollments the course holds now; never more than `capacity`. At most 2,147,483,647 (a PostgreSQL `integer`), for a course with no capacity.
        * @example 12
        */
       enrolledCount: number;
       instructor: components['schemas']['InstructorSummary'];
       createdAt: components['schemas']['Timestamp'];
       updatedAt: components['schemas']['Timestamp'];
-      /**
-       * @description When the course was first published, or null while it never was.
-       * @example 2026-01-20T10:00:00Z
-       */
-      publishedAt: components['schemas']['Timestamp'] | null;
+      /** @description When the course was first published, or null while it never was. */
+      publishedAt: components['schemas']['NullableTimestamp'];
     };
     /**
-     * @description One page of courses.
+     * @description One page of courses, at most 100 (the largest `limit`).
      * @example {
-     *       "items": [],
-     *       "nextCursor": null
+     *       "items": [
+     *         {
+     *           "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *           "title": "Introduction to compilers",
+     *           "description": "From source text to machine code, one pass at a time.",
+     *           "category": "Computer science",
+     *           "level": "intermediate",
+     *           "language": "en",
+     *           "status": "published",
+     *           "capacity": 30,
+     *           "enrolledCount": 12,
+     *           "instructor": {
+     *             "id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+     *             "name": "Grace Hopper"
+     *           },
+     *           "createdAt": "2026-01-18T14:00:00Z",
+     *           "updatedAt": "2026-01-20T10:00:00Z",
+     *           "publishedAt": "2026-01-20T10:00:00Z"
+     *         }
+     *       ],
+     *       "nextCursor": "WyJjb3Vyc2VzOnpla1hzLWFfTXo1bnAwbngiLDE3Njg3NDQ4MDAwMDAsIjdkOWYxZTJhLTNiNGMtNGQ1ZS04ZjYwLTcxODI5M2E0YjVjNiJd.G3FKWdx-bgOs0Z1chALRfD"
      *     }
      */
-    CourseList: {
+    CoursePage: components['schemas']['Page'] & {
       /** @description The courses of this page. */
       items: components['schemas']['Course'][];
-      /**
-       * @description The cursor of the next page, or null on the last page.
-       * @example null
-       */
-      nextCursor: components['schemas']['Cursor'] | null;
     };
     /**
      * @description A new course. Only `title` is required. Defaults: `description` "", `category` null, `level` null, `language` "en", `status` "draft", `capacity` null, `instructorId` the caller.
@@ -1205,18 +1247,7 @@ export interface components {
      *       "cancelledAt": null
      *     }
      */
-    Enrollment: {
-      id: components['schemas']['EnrollmentId'];
-      courseId: components['schemas']['CourseId'];
-      userId: components['schemas']['UserId'];
-      status: components['schemas']['EnrollmentStatus'];
-      enrolledAt: components['schemas']['Timestamp'];
-      /**
-       * @description When the enrollment was cancelled, or null while it is active.
-       * @example null
-       */
-      cancelledAt: components['schemas']['Timestamp'] | null;
-    };
+    Enrollment: components['schemas']['EnrollmentFields'];
     /**
      * @description The enrolled user, as the course's owner sees it.
      * @example {
@@ -1247,67 +1278,39 @@ export interface components {
       user: components['schemas']['CourseEnrollmentUser'];
       status: components['schemas']['EnrollmentStatus'];
       enrolledAt: components['schemas']['Timestamp'];
-      /**
-       * @description When the enrollment was cancelled, or null while it is active.
-       * @example null
-       */
-      cancelledAt: components['schemas']['Timestamp'] | null;
+      /** @description When the enrollment was cancelled, or null while it is active. */
+      cancelledAt: components['schemas']['NullableTimestamp'];
     };
     /**
-     * @description One page of the enrollments of a course.
+     * @description One page of the enrollments of a course, at most 100 (the largest `limit`).
      * @example {
-     *       "items": [],
-     *       "nextCursor": null
+     *       "items": [
+     *         {
+     *           "user": {
+     *             "id": "4d5e6f70-8192-4a3b-9c4d-5e6f70819a2b",
+     *             "name": "Charles Babbage",
+     *             "email": "charles@example.com"
+     *           },
+     *           "status": "cancelled",
+     *           "enrolledAt": "2026-01-25T13:00:00Z",
+     *           "cancelledAt": "2026-01-30T09:10:00Z"
+     *         }
+     *       ],
+     *       "nextCursor": "WyJjb3Vyc2UtZW5yb2xsbWVudHM6YU5WMGQtdXFidnpLcEgtbiIsMTc2OTM0NjAwMDAwMCwiNGQ1ZTZmNzAtODE5Mi00YTNiLTljNGQtNWU2ZjcwODE5YTJiIl0.9rfIHE8c8K8Cd9YroXkrzl"
      *     }
      */
-    CourseEnrollmentList: {
+    CourseEnrollmentPage: components['schemas']['Page'] & {
       /** @description The enrollments of this page. */
       items: components['schemas']['CourseEnrollment'][];
-      /**
-       * @description The cursor of the next page, or null on the last page.
-       * @example null
-       */
-      nextCursor: components['schemas']['Cursor'] | null;
     };
   };
   responses: {
-    /** @description Any other error, as problem details: 500 `internal-error` (no internals in the body; quote `requestId`), 501 `not-implemented`, 503 `service-unavailable` (with `Retry-After`) when the database does not answer, 429 `rate-limited` (with `Retry-After`) from the per-address limit on every route, or 405 `method-not-allowed`. */
+    /** @description Any other error, as problem details: 501 `not-implemented`, or 503 `service-unavailable` (with `Retry-After`) while the server starts or when the database does not answer. */
     Problem: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
         'Retry-After': components['headers']['Retry-After'];
-        [name: string]: unknown;
-      };
-      content: {
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
-    /** @description The input breaks the contract: a malformed or unknown parameter, a body that is not valid JSON, an unknown or invalid body property, or a cursor that does not parse (`validation-error`, with one `errors` entry per field). */
-    BadRequest: {
-      headers: {
-        'X-Request-Id': components['headers']['X-Request-Id'];
-        [name: string]: unknown;
-      };
-      content: {
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
-    /** @description A dependency (the database) does not answer (`service-unavailable`). Retry after `Retry-After` seconds; service resumes by itself when the database is back. */
-    ServiceUnavailable: {
-      headers: {
-        'X-Request-Id': components['headers']['X-Request-Id'];
-        'Retry-After': components['headers']['Retry-After'];
-        [name: string]: unknown;
-      };
-      content: {
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
-    /** @description Any other error, as problem details: 500 `internal-error`, 501 `not-implemented`, or 503 `service-unavailable` (with `Retry-After`). */
-    RateLimitedProblem: {
-      headers: {
-        'X-Request-Id': components['headers']['X-Request-Id'];
-        'Retry-After': components['headers']['Retry-After'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'RateLimit-Limit': components['headers']['RateLimit-Limit'];
         'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
         'RateLimit-Reset': components['headers']['RateLimit-Reset'];
@@ -1317,10 +1320,55 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The input breaks the contract (`validation-error`, with one `errors` entry per field). */
-    RateLimitedBadRequest: {
+    /** @description The input breaks the contract: a malformed or unknown parameter, a body that is not valid JSON or that nests arrays and objects deeper than 32 levels, an unknown or invalid body property, or a cursor that does not parse (`validation-error`, with one `errors` entry per field). */
+    BadRequest: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description An unexpected failure (`internal-error`). The body holds no internals (no stack, no SQL, no driver message); quote `requestId` when reporting it. */
+    InternalError: {
+      headers: {
+        'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description A dependency does not answer, or the server is saturated (`service-unavailable`). Retry after `Retry-After` seconds; service resumes by itself. The operation's description says when it gives this. */
+    ServiceUnavailable: {
+      headers: {
+        'X-Request-Id': components['headers']['X-Request-Id'];
+        'Retry-After': components['headers']['Retry-After'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description Too many requests from this client address (`rate-limited`): the per-address limit of every operation, or the operation's own limit where its description names one. Wait `Retry-After` seconds. */
+    TooManyRequests: {
+      headers: {
+        'X-Request-Id': components['headers']['X-Request-Id'];
+        'Retry-After': components['headers']['Retry-After'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'RateLimit-Limit': components['headers']['RateLimit-Limit'];
         'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
         'RateLimit-Reset': components['headers']['RateLimit-Reset'];
@@ -1334,59 +1382,10 @@ export interface components {
     EmailTaken: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'RateLimit-Limit': components['headers']['RateLimit-Limit'];
         'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
         'RateLimit-Reset': components['headers']['RateLimit-Reset'];
-        [name: string]: unknown;
-      };
-      content: {
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
-    /** @description The request body is larger than 100 kB (`payload-too-large`). */
-    RateLimitedPayloadTooLarge: {
-      headers: {
-        'X-Request-Id': components['headers']['X-Request-Id'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
-        [name: string]: unknown;
-      };
-      content: {
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
-    /** @description The request body is not `application/json` (`unsupported-media-type`). */
-    RateLimitedUnsupportedMediaType: {
-      headers: {
-        'X-Request-Id': components['headers']['X-Request-Id'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
-        [name: string]: unknown;
-      };
-      content: {
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
-    /** @description Too many requests from this client address, or, on login, too many failed logins for this email from this address (`rate-limited`). Wait `Retry-After` seconds. */
-    TooManyRequests: {
-      headers: {
-        'X-Request-Id': components['headers']['X-Request-Id'];
-        'Retry-After': components['headers']['Retry-After'];
-        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
-        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
-        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
-        [name: string]: unknown;
-      };
-      content: {
-        'application/problem+json': components['schemas']['Problem'];
-      };
-    };
-    /** @description The input breaks the contract (`validation-error`), or the token is unknown, expired or already spent (`invalid-token`). */
-    BadRequestOrInvalidToken: {
-      headers: {
-        'X-Request-Id': components['headers']['X-Request-Id'];
         [name: string]: unknown;
       };
       content: {
@@ -1397,6 +1396,10 @@ export interface components {
     PayloadTooLarge: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -1407,6 +1410,24 @@ export interface components {
     UnsupportedMediaType: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description The input breaks the contract (`validation-error`, as for any 400: JSON nested deeper than 32 levels is refused too), or the token is unknown, expired or already spent (`invalid-token`). */
+    BadRequestOrInvalidToken: {
+      headers: {
+        'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -1418,6 +1439,7 @@ export interface components {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
         'WWW-Authenticate': components['headers']['WWW-Authenticate'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'RateLimit-Limit': components['headers']['RateLimit-Limit'];
         'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
         'RateLimit-Reset': components['headers']['RateLimit-Reset'];
@@ -1431,6 +1453,7 @@ export interface components {
     EmailNotVerified: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'RateLimit-Limit': components['headers']['RateLimit-Limit'];
         'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
         'RateLimit-Reset': components['headers']['RateLimit-Reset'];
@@ -1445,6 +1468,10 @@ export interface components {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
         'WWW-Authenticate': components['headers']['WWW-Authenticate'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -1455,16 +1482,24 @@ export interface components {
     Conflict: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The input breaks the contract (`validation-error`), or the current password is wrong (`wrong-password`). */
+    /** @description The input breaks the contract (`validation-error`, as for any 400: JSON nested deeper than 32 levels is refused too), or the current password is wrong (`wrong-password`). */
     BadRequestOrWrongPassword: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -1475,6 +1510,10 @@ export interface components {
     Forbidden: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -1485,6 +1524,10 @@ export interface components {
     NotFound: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -1495,6 +1538,10 @@ export interface components {
     PreconditionFailed: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
         [name: string]: unknown;
       };
       content: {
@@ -1505,25 +1552,25 @@ export interface components {
   parameters: {
     /** @description Only enrollments with this status; both when absent. */
     EnrollmentStatusQuery: components['schemas']['EnrollmentStatus'];
-    /** @description How many items a page holds at most. */
-    Limit: number;
+    /** @description How many items a page holds at most, 1 to 100 (20 when absent). */
+    LimitQuery: number;
     /** @description The `nextCursor` of the previous page. Omit it for the first page. Send the same filters and sort as for the page it came from. */
-    Cursor: components['schemas']['Cursor'];
+    CursorQuery: components['schemas']['Cursor'];
     /** @description Only users with this role. */
     UserRoleQuery: components['schemas']['Role'];
     /** @description Only users with this status. */
     UserStatusQuery: components['schemas']['UserStatus'];
-    /** @description Only users whose email or name contains this text, in any case. */
+    /** @description Only users whose email or name contains this text (1 to 200 characters), in any case. */
     UserSearchQuery: string;
     /** @description The id of the user. */
     UserIdPath: components['schemas']['UserId'];
     /** @description Only courses owned by this user. */
     CourseInstructorIdQuery: components['schemas']['UserId'];
-    /** @description Only courses of exactly this category. */
+    /** @description Only courses of exactly this category (1 to 100 characters, as `category`). */
     CourseCategoryQuery: string;
     /** @description Only courses of this level. */
     CourseLevelQuery: 'beginner' | 'intermediate' | 'advanced';
-    /** @description Only courses whose title contains this text, in any case. */
+    /** @description Only courses whose title contains this text (1 to 200 characters), in any case. */
     CourseSearchQuery: string;
     /** @description Only courses with this status; `published` when absent. Drafts and archived courses are listed only where the caller owns them, or to an admin; for anyone else such a filter gives an empty list, not an error. */
     CourseStatusQuery: 'draft' | 'published' | 'archived';
@@ -1531,28 +1578,32 @@ export interface components {
     CourseSortQuery: '-createdAt' | 'createdAt' | 'title' | '-title';
     /** @description The id of the course. */
     CourseIdPath: components['schemas']['CourseId'];
-    /** @description One or more `ETag`s the client holds (comma-separated, or `*`). When one matches the current version, the answer is 304 with no body. */
-    IfNoneMatch: string;
-    /** @description The `ETag` of the course as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. */
-    IfMatch: string;
+    /** @description One or more `ETag`s the client holds (comma-separated, or `*`). When one matches the current version, the answer is 304 with no body. At most 2048 characters. */
+    IfNoneMatchHeader: string;
+    /** @description The `ETag` of the course as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. At most 512 characters. */
+    IfMatchHeader: string;
   };
   requestBodies: never;
   headers: {
     /** @description The id of this request, also the `requestId` of a problem and present on every log line of the request. A client's own `X-Request-Id` request header is echoed when it is 1 to 128 characters of `[A-Za-z0-9._-]`; otherwise the server makes a new one. */
     'X-Request-Id': components['schemas']['RequestId'];
-    /** @description How many seconds to wait before trying again. Always sent with 429 and 503 responses; absent from other errors. */
+    /** @description How many seconds to wait before trying again (0 to 86,400: the longest window, the daily count of failed logins per address, is a day). Always sent with 429 and 503 responses; absent from other errors. */
     'Retry-After': number;
-    /** @description How many requests the current window allows for this route and client address. Absent when the limit is turned off. */
+    /** @description CORS (Fetch standard). Present only when the server's `CORS_ORIGINS` lists the request's `Origin`, and then that origin, echoed; absent otherwise (CORS is off when `CORS_ORIGINS` is empty, the default), so browsers on other sites cannot read the response. Never `*`. */
+    'Access-Control-Allow-Origin': string;
+    /** @description The quota of the current window for this client address. Every /api/v1 operation is counted by the per-address limit (`RATE_LIMIT_PER_MINUTE`); where an operation has limits of its own too (see its description), the three RateLimit fields describe whichever limit has the fewest requests remaining, the one the client will meet first. At most 1,000,000, the largest value the settings take. Absent when every limit that applies is turned off, and on the health checks, which are never limited. */
     'RateLimit-Limit': number;
-    /** @description How many requests remain in the current window. Absent when the limit is turned off. */
+    /** @description How many requests remain in the current window of that limit (0 to 1,000,000). Absent when the limits are turned off, and on the health checks. */
     'RateLimit-Remaining': number;
-    /** @description Seconds until the current window ends and the quota is full again. Absent when the limit is turned off. */
+    /** @description Seconds until the current window of that limit ends and its quota is full again (0 to 86,400, the longest window). Absent when the limits are turned off, and on the health checks. */
     'RateLimit-Reset': number;
-    /** @description The path of the resource that the request created. */
+    /** @description The path of the resource that the request created (at most 2048 characters). */
     Location: string;
+    /** @description Always `no-store` on a response that carries tokens or an account's own data (RFC 6749 §5.1, RFC 9111 §5.2.2.5): no cache, shared or private, may keep it. */
+    'Cache-Control': 'no-store';
     /** @description The authentication scheme to use: `Bearer` (RFC 6750; parameters such as `error="invalid_token"` may follow). */
     'WWW-Authenticate': string;
-    /** @description Sent while there is a next page: its URL, with the same filters and the new cursor, as `<...>; rel="next"` (RFC 8288). Absent on the last page. */
+    /** @description Sent while there is a next page: its URL, with the same filters and the new cursor, as `<...>; rel="next"` (RFC 8288). Absent on the last page. At most 8192 characters: the URL repeats the filters, percent-encoded, and the cursor. */
     Link: string;
     /** @description A strong entity tag of the current representation. Send it back in `If-None-Match` to get a 304 when nothing changed, or in `If-Match` on a write to make it fail with 412 when someone else changed the resource first. */
     ETag: string;
@@ -1574,6 +1625,7 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           [name: string]: unknown;
         };
         content: {
@@ -1581,6 +1633,7 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -1597,6 +1650,7 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           [name: string]: unknown;
         };
         content: {
@@ -1604,6 +1658,7 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
       default: components['responses']['Problem'];
     };
@@ -1621,6 +1676,10 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -1628,6 +1687,8 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -1649,6 +1710,8 @@ export interface operations {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
           Location: components['headers']['Location'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
           'RateLimit-Reset': components['headers']['RateLimit-Reset'];
@@ -1658,12 +1721,14 @@ export interface operations {
           'application/json': components['schemas']['User'];
         };
       };
-      400: components['responses']['RateLimitedBadRequest'];
+      400: components['responses']['BadRequest'];
       409: components['responses']['EmailTaken'];
-      413: components['responses']['RateLimitedPayloadTooLarge'];
-      415: components['responses']['RateLimitedUnsupportedMediaType'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
-      default: components['responses']['RateLimitedProblem'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['ServiceUnavailable'];
+      default: components['responses']['Problem'];
     };
   };
   verifyEmail: {
@@ -1683,6 +1748,10 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -1690,6 +1759,8 @@ export interface operations {
       400: components['responses']['BadRequestOrInvalidToken'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -1710,6 +1781,7 @@ export interface operations {
       202: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
           'RateLimit-Reset': components['headers']['RateLimit-Reset'];
@@ -1717,11 +1789,13 @@ export interface operations {
         };
         content?: never;
       };
-      400: components['responses']['RateLimitedBadRequest'];
-      413: components['responses']['RateLimitedPayloadTooLarge'];
-      415: components['responses']['RateLimitedUnsupportedMediaType'];
+      400: components['responses']['BadRequest'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
-      default: components['responses']['RateLimitedProblem'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['ServiceUnavailable'];
+      default: components['responses']['Problem'];
     };
   };
   loginUser: {
@@ -1733,7 +1807,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': components['schemas']['LoginRequest'];
+        'application/json': components['schemas']['LoginUserRequest'];
       };
     };
     responses: {
@@ -1741,6 +1815,8 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
           'RateLimit-Reset': components['headers']['RateLimit-Reset'];
@@ -1750,13 +1826,15 @@ export interface operations {
           'application/json': components['schemas']['TokenPair'];
         };
       };
-      400: components['responses']['RateLimitedBadRequest'];
+      400: components['responses']['BadRequest'];
       401: components['responses']['InvalidCredentials'];
       403: components['responses']['EmailNotVerified'];
-      413: components['responses']['RateLimitedPayloadTooLarge'];
-      415: components['responses']['RateLimitedUnsupportedMediaType'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
-      default: components['responses']['RateLimitedProblem'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['ServiceUnavailable'];
+      default: components['responses']['Problem'];
     };
   };
   refreshTokens: {
@@ -1776,6 +1854,11 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -1786,6 +1869,8 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -1798,7 +1883,7 @@ export interface operations {
     };
     requestBody?: {
       content: {
-        'application/json': components['schemas']['LogoutRequest'];
+        'application/json': components['schemas']['LogoutUserRequest'];
       };
     };
     responses: {
@@ -1806,6 +1891,10 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -1814,6 +1903,8 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -1826,7 +1917,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': components['schemas']['PasswordResetRequest'];
+        'application/json': components['schemas']['RequestPasswordResetRequest'];
       };
     };
     responses: {
@@ -1834,6 +1925,7 @@ export interface operations {
       202: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
           'RateLimit-Reset': components['headers']['RateLimit-Reset'];
@@ -1841,11 +1933,13 @@ export interface operations {
         };
         content?: never;
       };
-      400: components['responses']['RateLimitedBadRequest'];
-      413: components['responses']['RateLimitedPayloadTooLarge'];
-      415: components['responses']['RateLimitedUnsupportedMediaType'];
+      400: components['responses']['BadRequest'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
-      default: components['responses']['RateLimitedProblem'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['ServiceUnavailable'];
+      default: components['responses']['Problem'];
     };
   };
   confirmPasswordReset: {
@@ -1857,7 +1951,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': components['schemas']['PasswordResetConfirmRequest'];
+        'application/json': components['schemas']['ConfirmPasswordResetRequest'];
       };
     };
     responses: {
@@ -1865,6 +1959,10 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -1872,6 +1970,9 @@ export interface operations {
       400: components['responses']['BadRequestOrInvalidToken'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['ServiceUnavailable'];
       default: components['responses']['Problem'];
     };
   };
@@ -1888,6 +1989,11 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -1896,6 +2002,8 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -1912,6 +2020,10 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -1919,6 +2031,8 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -1939,6 +2053,11 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -1949,6 +2068,8 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -1969,6 +2090,10 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -1977,6 +2102,9 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['ServiceUnavailable'];
       default: components['responses']['Problem'];
     };
   };
@@ -1985,10 +2113,10 @@ export interface operations {
       query?: {
         /** @description Only enrollments with this status; both when absent. */
         status?: components['parameters']['EnrollmentStatusQuery'];
-        /** @description How many items a page holds at most. */
-        limit?: components['parameters']['Limit'];
+        /** @description How many items a page holds at most, 1 to 100 (20 when absent). */
+        limit?: components['parameters']['LimitQuery'];
         /** @description The `nextCursor` of the previous page. Omit it for the first page. Send the same filters and sort as for the page it came from. */
-        cursor?: components['parameters']['Cursor'];
+        cursor?: components['parameters']['CursorQuery'];
       };
       header?: never;
       path?: never;
@@ -2001,14 +2129,21 @@ export interface operations {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
           Link: components['headers']['Link'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['MyEnrollmentList'];
+          'application/json': components['schemas']['MyEnrollmentPage'];
         };
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2019,12 +2154,12 @@ export interface operations {
         role?: components['parameters']['UserRoleQuery'];
         /** @description Only users with this status. */
         status?: components['parameters']['UserStatusQuery'];
-        /** @description Only users whose email or name contains this text, in any case. */
+        /** @description Only users whose email or name contains this text (1 to 200 characters), in any case. */
         q?: components['parameters']['UserSearchQuery'];
-        /** @description How many items a page holds at most. */
-        limit?: components['parameters']['Limit'];
+        /** @description How many items a page holds at most, 1 to 100 (20 when absent). */
+        limit?: components['parameters']['LimitQuery'];
         /** @description The `nextCursor` of the previous page. Omit it for the first page. Send the same filters and sort as for the page it came from. */
-        cursor?: components['parameters']['Cursor'];
+        cursor?: components['parameters']['CursorQuery'];
       };
       header?: never;
       path?: never;
@@ -2037,15 +2172,22 @@ export interface operations {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
           Link: components['headers']['Link'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['UserList'];
+          'application/json': components['schemas']['UserPage'];
         };
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2065,6 +2207,11 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -2074,6 +2221,8 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2093,6 +2242,10 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -2102,6 +2255,8 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2125,6 +2280,11 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -2138,6 +2298,8 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2146,20 +2308,20 @@ export interface operations {
       query?: {
         /** @description Only courses owned by this user. */
         instructorId?: components['parameters']['CourseInstructorIdQuery'];
-        /** @description Only courses of exactly this category. */
+        /** @description Only courses of exactly this category (1 to 100 characters, as `category`). */
         category?: components['parameters']['CourseCategoryQuery'];
         /** @description Only courses of this level. */
         level?: components['parameters']['CourseLevelQuery'];
-        /** @description Only courses whose title contains this text, in any case. */
+        /** @description Only courses whose title contains this text (1 to 200 characters), in any case. */
         q?: components['parameters']['CourseSearchQuery'];
         /** @description Only courses with this status; `published` when absent. Drafts and archived courses are listed only where the caller owns them, or to an admin; for anyone else such a filter gives an empty list, not an error. */
         status?: components['parameters']['CourseStatusQuery'];
         /** @description The order of the list: by creation time (`-createdAt`, newest first, the default, or `createdAt`) or by title (`title`, `-title`). Ties are broken by id, so every order is total and the cursor works for each. */
         sort?: components['parameters']['CourseSortQuery'];
-        /** @description How many items a page holds at most. */
-        limit?: components['parameters']['Limit'];
+        /** @description How many items a page holds at most, 1 to 100 (20 when absent). */
+        limit?: components['parameters']['LimitQuery'];
         /** @description The `nextCursor` of the previous page. Omit it for the first page. Send the same filters and sort as for the page it came from. */
-        cursor?: components['parameters']['Cursor'];
+        cursor?: components['parameters']['CursorQuery'];
       };
       header?: never;
       path?: never;
@@ -2172,14 +2334,20 @@ export interface operations {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
           Link: components['headers']['Link'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['CourseList'];
+          'application/json': components['schemas']['CoursePage'];
         };
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2202,6 +2370,10 @@ export interface operations {
           'X-Request-Id': components['headers']['X-Request-Id'];
           Location: components['headers']['Location'];
           ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -2213,6 +2385,8 @@ export interface operations {
       403: components['responses']['Forbidden'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2220,8 +2394,8 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description One or more `ETag`s the client holds (comma-separated, or `*`). When one matches the current version, the answer is 304 with no body. */
-        'If-None-Match'?: components['parameters']['IfNoneMatch'];
+        /** @description One or more `ETag`s the client holds (comma-separated, or `*`). When one matches the current version, the answer is 304 with no body. At most 2048 characters. */
+        'If-None-Match'?: components['parameters']['IfNoneMatchHeader'];
       };
       path: {
         /** @description The id of the course. */
@@ -2236,6 +2410,10 @@ export interface operations {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
           ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -2247,6 +2425,10 @@ export interface operations {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
           ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -2254,6 +2436,8 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2261,8 +2445,8 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description The `ETag` of the course as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. */
-        'If-Match'?: components['parameters']['IfMatch'];
+        /** @description The `ETag` of the course as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. At most 512 characters. */
+        'If-Match'?: components['parameters']['IfMatchHeader'];
       };
       path: {
         /** @description The id of the course. */
@@ -2281,6 +2465,10 @@ export interface operations {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
           ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -2295,6 +2483,8 @@ export interface operations {
       412: components['responses']['PreconditionFailed'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2314,6 +2504,10 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -2322,6 +2516,8 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2341,6 +2537,10 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -2352,6 +2552,10 @@ export interface operations {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
           Location: components['headers']['Location'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
@@ -2363,6 +2567,8 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2382,6 +2588,10 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content?: never;
@@ -2389,6 +2599,8 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };
@@ -2397,10 +2609,10 @@ export interface operations {
       query?: {
         /** @description Only enrollments with this status; both when absent. */
         status?: components['parameters']['EnrollmentStatusQuery'];
-        /** @description How many items a page holds at most. */
-        limit?: components['parameters']['Limit'];
+        /** @description How many items a page holds at most, 1 to 100 (20 when absent). */
+        limit?: components['parameters']['LimitQuery'];
         /** @description The `nextCursor` of the previous page. Omit it for the first page. Send the same filters and sort as for the page it came from. */
-        cursor?: components['parameters']['Cursor'];
+        cursor?: components['parameters']['CursorQuery'];
       };
       header?: never;
       path: {
@@ -2416,16 +2628,22 @@ export interface operations {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
           Link: components['headers']['Link'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['CourseEnrollmentList'];
+          'application/json': components['schemas']['CourseEnrollmentPage'];
         };
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
   };

@@ -9,11 +9,12 @@ const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
  * caches on the way (RFC 9111 §5.2.1.4), not for the origin's precondition.
  */
 function isFresh(req: Request): boolean {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  const { statusCode } = req.res!;
+  const res = req.res;
+  if (!res || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+  const { statusCode } = res;
   if (!((statusCode >= 200 && statusCode < 300) || statusCode === 304)) return false;
   const ifNoneMatch = req.get('If-None-Match');
-  const etag = req.res!.get('ETag');
+  const etag = res.get('ETag');
   if (!ifNoneMatch || !etag) return false;
   if (ifNoneMatch.trim() === '*') return true;
   return ifNoneMatch.split(',').some((tag) => opaque(tag) === opaque(etag));

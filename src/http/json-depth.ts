@@ -17,10 +17,11 @@ const CLOSERS = new Set([0x5d, 0x7d]); // ] }
 export function nestsDeeperThan(text: Uint8Array, limit: number): boolean {
   let depth = 0;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const byte = text[i]!;
+  let escaped = false;
+  for (const byte of text) {
     if (inString) {
-      if (byte === BACKSLASH) i++;
+      if (escaped) escaped = false;
+      else if (byte === BACKSLASH) escaped = true;
       else if (byte === QUOTE) inString = false;
     } else if (byte === QUOTE) inString = true;
     else if (OPENERS.has(byte)) {

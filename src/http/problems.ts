@@ -20,7 +20,19 @@ const KIND_BY_STATUS: Record<number, ProblemKind> = {
   503: 'service-unavailable',
 };
 
+/** The document's bounds on a problem body: a hostile request cannot make its answer huge. */
+const MAX_ERRORS = 100;
+const MAX_TEXT = 1024;
+const MAX_DETAIL = 2048;
+const MAX_INSTANCE = 16_384;
+const clip = (text: string, max: number) =>
+  text.length > max ? `${text.slice(0, max - 1)}…` : text;
+
 export function sendProblem(res: Response, problem: HttpProblem): void {
+  const errors = (problem.extra.errors ?? []).slice(0, MAX_ERRORS).map((e) => ({
+    path: clip(e.path, MAX_TEXT),
+    message: clip(e.message, MAX_TEXT),
+  }));
   const requestId = requestContext.getStore()?.requestId ?? String(res.getHeader('X-Request-Id'));
   for (const [name, value] of Object.entries(problem.extra.headers ?? {}))
     res.setHeader(name, value);
@@ -34,10 +46,10 @@ export function sendProblem(res: Response, problem: HttpProblem): void {
         type: PROBLEM_BASE + problem.kind,
         title: TITLES[problem.kind],
         status: problem.status,
-        ...(problem.detail ? { detail: problem.detail } : {}),
-        instance: res.req.originalUrl,
+        ...(problem.detail ? { detail: clip(problem.detail, MAX_DETAIL) } : {}),
+        instance: clip(res.req.originalUrl, MAX_INSTANCE),
         requestId,
-        ...(problem.extra.errors?.length ? { errors: problem.extra.errors } : {}),
+        ...(errors.length > 0 ? { errors } : {}),
       }),
     );
 }

@@ -44,6 +44,19 @@ describeEachDatabase('edge inputs', (current) => {
     }
   });
 
+  it('a problem stays within the document bounds however many fields a body gets wrong', async () => {
+    const body: Record<string, string> = { email: 'a@example.com', password: 'x' };
+    for (let i = 0; i < 5000; i++) body[`extra${i}`] = 'x';
+    const many = await api().post('/api/v1/auth/login').send(body);
+    expect(many.status).toBe(400);
+    expect(many.body.errors).toHaveLength(100);
+    const long = await api()
+      .post('/api/v1/auth/login')
+      .send({ email: 'a@example.com', password: 'x', ['k'.repeat(90_000)]: 1 });
+    expect(long.status).toBe(400);
+    expect(long.body.errors[0].path.length).toBeLessThanOrEqual(1024);
+  });
+
   it('405 names the allowed methods in Allow', async () => {
     const res = await api().delete('/api/v1/courses');
     expect(res.status).toBe(405);
