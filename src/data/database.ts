@@ -24,10 +24,17 @@ export type Db = PgDatabase<NodePgQueryResultHKT>;
 
 export interface Database {
   dialect: Dialect;
+  /** The DATABASE_URL it was opened with (a listener needs a connection of its own). */
+  url: string;
   db: Db;
   t: Tables;
   /** Runs `fn` in a transaction. On SQLite every write must go through here (see below). */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * Runs `hook` once the transaction `tx` has committed (not at all if it rolls back); at once
+   * when `tx` is not a transaction opened by `transaction` (the database itself, a savepoint).
+   */
+  afterCommit(tx: Db, hook: () => void): void;
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -41,6 +48,27 @@ const MIGRATION_LOCK_KEY = 7_201_311_001;
 
 export function dialectOf(url: string): Dialect {
   return url.startsWith('file:') ? 'sqlite' : 'postgresql';
+}
+
+/** `transaction` and `afterCommit` over a driver's own transaction function. */
+function committing(run: <T>(fn: (tx: Db) => Promise<T>) => Promise<T>) {
+  const hooks = new WeakMap<Db, (() => void)[]>();
+  return {
+    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+      const pending: (() => void)[] = [];
+      const result = await run((tx) => {
+        hooks.set(tx, pending);
+        return fn(tx);
+      });
+      for (const hook of pending) hook();
+      return result;
+    },
+    afterCommit(tx: Db, hook: () => void): void {
+      const pending = hooks.get(tx);
+      if (pending) pending.push(hook);
+      else hook();
+    },
+  };
 }
 
 export function openDatabase(url: string): Database {
@@ -61,10 +89,11 @@ function openPostgres(url: string): Database {
   const db = drizzlePg(pool) as Db;
   return {
     dialect: 'postgresql',
+    url,
     db,
     t: pgSchema,
     pool,
-    transaction: (fn) => db.transaction(fn),
+    ...committing((fn) => db.transaction(fn)),
     async ping() {
       await pool.query('SELECT 1');
     },
@@ -94,9 +123,10 @@ function openSqlite(url: string): Database {
   const writer = new Mutex();
   return {
     dialect: 'sqlite',
+    url,
     db,
     t: sqliteSchema as unknown as Tables,
-    transaction: (fn) => writer.run(() => db.transaction(fn)),
+    ...committing((fn) => writer.run(() => db.transaction(fn))),
     async ping() {
       await client.execute('SELECT 1');
     },

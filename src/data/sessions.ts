@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, isNull, ne } from 'drizzle-orm';
 import type { Database, Db } from './database';
+import type { SessionEvents } from './session-events';
 import type { Role, UserStatus } from '../services/types';
 
 export interface SessionOwner {
@@ -22,7 +23,7 @@ export interface RefreshTokenRecord {
   sessionCreatedAt: Date;
 }
 
-export function createSessionStore({ db, t }: Database) {
+export function createSessionStore({ db, t }: Database, events: SessionEvents) {
   const revokeWhere = async (tx: Db, where: ReturnType<typeof and>) => {
     await tx
       .update(t.sessions)
@@ -110,6 +111,7 @@ export function createSessionStore({ db, t }: Database) {
     /** Ends one login: its access tokens and refresh tokens stop working at once. */
     async revoke(tx: Db, sessionId: string): Promise<void> {
       await revokeWhere(tx, eq(t.sessions.id, sessionId));
+      await events.announce(tx, { sessionId });
     },
 
     /** Ends every login of a user, or every one but `exceptSessionId`. */
@@ -120,12 +122,13 @@ export function createSessionStore({ db, t }: Database) {
           ? eq(t.sessions.userId, userId)
           : and(eq(t.sessions.userId, userId), ne(t.sessions.id, exceptSessionId)),
       );
+      await events.announce(tx, { userId });
     },
 
     /**
-     * The one read behind every authenticated request: the session (one login's token family)
-     * and its user, by primary keys. Revocation, suspension, deletion and role changes are
-     * therefore seen at once by every instance sharing the database.
+     * The read behind an authenticated request: the session (one login's token family) and its
+     * user, by primary keys. Served from memory by services/session-cache.ts, which the changes
+     * announced here (revocation) and in users.ts (suspension, deletion, role) keep true.
      */
     async findOwner(sessionId: string, userId: string): Promise<SessionOwner | undefined> {
       const [row] = await db

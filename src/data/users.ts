@@ -4,6 +4,7 @@ import type { Database, Db, Tables } from './database';
 import { isUniqueViolation } from './database';
 import { afterPosition } from './keyset';
 import { containsIgnoringCase } from './search';
+import type { SessionEvents } from './session-events';
 import type { Role, UserStatus } from '../services/types';
 
 /** A users row, as Drizzle reads it. */
@@ -30,7 +31,7 @@ export interface UserFilter {
   after?: { createdAt: Date; id: string };
 }
 
-export function createUserStore(database: Database) {
+export function createUserStore(database: Database, events: SessionEvents) {
   const { db, t } = database;
   const live = isNull(t.users.deletedAt);
 
@@ -85,6 +86,10 @@ export function createUserStore(database: Database) {
         .set({ ...patch, updatedAt: new Date() })
         .where(and(eq(t.users.id, id), live))
         .returning();
+      // What a session may do follows the user's role and status.
+      if (row && (patch.role !== undefined || patch.status !== undefined)) {
+        await events.announce(tx, { userId: id });
+      }
       return row;
     },
 
@@ -122,6 +127,7 @@ export function createUserStore(database: Database) {
           deletedAt: now,
         })
         .where(and(eq(t.users.id, id), live));
+      await events.announce(tx, { userId: id });
     },
 
     /** One page, newest first on (createdAt, id): the users_created_at_idx / users_role_idx order. */

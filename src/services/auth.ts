@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { Database, Db } from '../data/database';
 import type { EmailTokenStore } from '../data/email-tokens';
 import type { SessionStore } from '../data/sessions';
+import type { SessionCache } from './session-cache';
 import type { UserRow, UserStore } from '../data/users';
 import { HttpProblem, problems } from '../errors';
 import { limitHeaders, type LimitState, type Limits } from './limits';
@@ -43,6 +44,7 @@ export interface AuthDeps {
   database: Database;
   tokens: TokenSettings;
   sessions: SessionStore;
+  sessionCache: SessionCache;
   users: UserStore;
   emailTokens: EmailTokenStore;
   passwords: PasswordHasher;
@@ -104,7 +106,7 @@ export function createAuthService(deps: AuthDeps) {
     async authenticate(token: string): Promise<Caller> {
       const claims = await verifyAccessToken(deps.tokens, token);
       if (!claims) throw problems.unauthorized('The bearer token is not valid or has expired.');
-      const owner = await sessions.findOwner(claims.sessionId, claims.userId);
+      const owner = await deps.sessionCache.findOwner(claims.sessionId, claims.userId);
       // A session ends when its refresh tokens would: no access token outlives its login.
       if (!owner || owner.revoked || owner.status !== 'active' || owner.expiresAt <= new Date()) {
         throw problems.unauthorized('The bearer token has been revoked.');

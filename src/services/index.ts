@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Database } from '../data/database';
 import { createEmailTokenStore } from '../data/email-tokens';
+import { createSessionEvents } from '../data/session-events';
 import { createSessionStore } from '../data/sessions';
 import { createUserStore } from '../data/users';
 import { logger } from '../logger';
@@ -12,6 +13,7 @@ import { createHealthService } from './health';
 import { createLimits } from './limits';
 import { createMailer } from './mailer';
 import { createPasswordHasher } from './passwords';
+import { createSessionCache } from './session-cache';
 import { createUserService } from './users';
 
 /** Builds every domain service once, over one database; the HTTP layer only calls these. */
@@ -22,10 +24,11 @@ export function createServices(config: Config, database: Database) {
     audience: config.jwtAudience,
     accessTokenTtl: config.accessTokenTtl,
   };
-  const sessions = createSessionStore(database);
+  const sessionEvents = createSessionEvents(database);
+  const sessions = createSessionStore(database, sessionEvents);
   const limits = createLimits(config, database);
   const cursors = createCursorCodec(config.jwtSecret);
-  const userStore = createUserStore(database);
+  const userStore = createUserStore(database, sessionEvents);
   const passwords = createPasswordHasher();
   const mailer = createMailer(config);
   const courses = createCourseService({ database, cursors });
@@ -52,6 +55,7 @@ export function createServices(config: Config, database: Database) {
       database,
       tokens,
       sessions,
+      sessionCache: createSessionCache(sessions, sessionEvents),
       users: userStore,
       emailTokens: createEmailTokenStore(database),
       passwords,
@@ -64,7 +68,7 @@ export function createServices(config: Config, database: Database) {
     /** Start-up tasks that need a migrated database: the first admin from ADMIN_EMAIL. */
     async startup(): Promise<void> {
       const warmUp = passwords.warmUp();
-      await limits.ready();
+      await Promise.all([limits.ready(), sessionEvents.start()]);
       if (config.adminEmail && config.adminPassword) {
         const outcome = await users.ensureAdmin({
           email: config.adminEmail,
@@ -78,6 +82,7 @@ export function createServices(config: Config, database: Database) {
     async close(): Promise<void> {
       await mailer.close();
       await limits.close();
+      await sessionEvents.close();
     },
   };
 }

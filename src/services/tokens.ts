@@ -30,11 +30,29 @@ export async function signAccessToken(settings: TokenSettings, claims: AccessCla
     .sign(settings.secret);
 }
 
-/** Verifies signature, algorithm, issuer, audience and expiry; undefined when any fails. */
+/** Verified tokens kept per settings at most; past it the cache starts afresh. */
+const MAX_VERIFIED = 50_000;
+const verifiedBySettings = new WeakMap<
+  TokenSettings,
+  Map<string, { claims: AccessClaims; expiresAt: number }>
+>();
+
+/**
+ * Verifies signature, algorithm, issuer, audience and expiry; undefined when any fails. A token
+ * that verified is remembered until it expires, so a client's next requests skip the HMAC (the
+ * token is the exact string that verified; its session is still checked on every request).
+ */
 export async function verifyAccessToken(
   settings: TokenSettings,
   token: string,
 ): Promise<AccessClaims | undefined> {
+  let verified = verifiedBySettings.get(settings);
+  if (!verified) verifiedBySettings.set(settings, (verified = new Map()));
+  const kept = verified.get(token);
+  if (kept) {
+    if (kept.expiresAt > Date.now()) return kept.claims;
+    verified.delete(token);
+  }
   try {
     const { payload } = await jwtVerify(token, settings.secret, {
       algorithms: [ALGORITHM],
@@ -43,7 +61,10 @@ export async function verifyAccessToken(
       requiredClaims: ['sub', 'exp', 'iat', 'jti'],
     });
     if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string') return undefined;
-    return { userId: payload.sub, sessionId: payload.sid, role: payload.role as Role };
+    const claims = { userId: payload.sub, sessionId: payload.sid, role: payload.role as Role };
+    if (verified.size >= MAX_VERIFIED) verified.clear();
+    verified.set(token, { claims, expiresAt: (payload.exp ?? 0) * 1000 });
+    return claims;
   } catch {
     return undefined;
   }
