@@ -28,10 +28,10 @@ export function announce(res: Response, state: LimitState): void {
  */
 export function mountRateLimits(app: Express, services: Services, document: OpenApiDocument): void {
   const { limits } = services;
-  const general: RequestHandler = async (req, res, next) => {
-    const outcome = await limits.general(req.ip ?? 'unknown');
-    if (outcome?.state) announce(res, outcome.state);
-    if (outcome && !outcome.allowed && outcome.state)
+  const general: RequestHandler = (req, res, next) => {
+    const outcome = limits.general(req.ip ?? 'unknown');
+    if (outcome) announce(res, outcome.state);
+    if (outcome && !outcome.allowed)
       return next(tooManyRequests(outcome.state, 'Too many requests from your address.'));
     next();
   };

@@ -10,9 +10,11 @@ import {
 } from 'rate-limiter-flexible';
 import type { Config } from '../config';
 import type { Database } from '../data/database';
+import { createRateCountStore } from '../data/rate-counts';
 import { HttpProblem } from '../errors';
 import { logger } from '../logger';
 import { clientKey } from './client-address';
+import { createWindowCounter, type SharedCounts } from './window-counter';
 
 /** Where a client stands against one limit: what the RateLimit-* headers say. */
 export interface LimitState {
@@ -53,8 +55,29 @@ function limiterFactory(config: Config, database: Database) {
     }
     return new RateLimiterMemory(opts);
   };
+  /** Where the general limit's batches meet: Redis, PostgreSQL, or nowhere (one process). */
+  const sharedCounts: SharedCounts | undefined = redis
+    ? {
+        async add(counts, expiresAt) {
+          const batch = redis.pipeline();
+          for (const [key, n] of counts)
+            batch.incrby(`general:${key}`, n).pexpireat(`general:${key}`, expiresAt);
+          const results = (await batch.exec()) ?? [];
+          const totals = new Map<string, number>();
+          [...counts.keys()].forEach((key, i) => {
+            const [err, total] = results[2 * i] ?? [];
+            if (err) throw err;
+            totals.set(key, Number(total));
+          });
+          return totals;
+        },
+      }
+    : database.pool
+      ? createRateCountStore(database)
+      : undefined;
   return {
     make,
+    sharedCounts,
     /** Commands are not queued while Redis is away (a request must not hang on its limiter), so
      * start-up waits for the connection once. */
     async ready(): Promise<void> {
@@ -108,18 +131,6 @@ const storeUnavailable = () =>
     headers: { 'Retry-After': '5' },
   });
 
-/** The general limit: a store that cannot be reached must not take the API down with it. */
-async function consumeOpen(limiter: RateLimiterAbstract, key: string, limit: number) {
-  try {
-    return { allowed: true, state: stateOf(await limiter.consume(key), limit) };
-  } catch (rejection) {
-    if (rejection instanceof RateLimiterRes)
-      return { allowed: false, state: stateOf(rejection, limit) };
-    logger.warn(`rate limit store unavailable, request let through: ${String(rejection)}`);
-    return { allowed: true, state: undefined };
-  }
-}
-
 /** Limits that guard passwords and mailboxes: refused (429), or 503 when they cannot be counted. */
 async function consumeExact(
   limiter: RateLimiterAbstract,
@@ -171,8 +182,11 @@ export function createLimits(config: Config, database: Database) {
   const factory = limiterFactory(config, database);
   const perMinute = config.rateLimitPerMinute;
   const perHour = config.rateLimitSensitivePerHour;
+  // Every request passes it: decided in memory, shared between instances in batches.
   const general =
-    perMinute > 0 ? factory.make({ keyPrefix: 'ip', points: perMinute, duration: 60 }) : undefined;
+    perMinute > 0
+      ? createWindowCounter({ points: perMinute, durationMs: 60_000, shared: factory.sharedCounts })
+      : undefined;
   const sensitive =
     perHour > 0
       ? factory.make({ keyPrefix: 'sensitive', points: perHour, duration: HOUR_S })
@@ -202,9 +216,15 @@ export function createLimits(config: Config, database: Database) {
   const pairKey = (email: string, ip: string) => hashed(email.toLowerCase(), clientKey(ip));
 
   return {
-    /** RATE_LIMIT_PER_MINUTE per client address, over every route; open when the store is down. */
-    general: (ip: string) =>
-      general ? consumeOpen(general, clientKey(ip), perMinute) : Promise.resolve(undefined),
+    /**
+     * RATE_LIMIT_PER_MINUTE per client address, over every route. Counted in memory and shared
+     * within about half a second; open (and counting locally) while the store is down.
+     */
+    general: (ip: string): { allowed: boolean; state: LimitState } | undefined => {
+      if (!general) return undefined;
+      const { allowed, ...state } = general.consume(clientKey(ip));
+      return { allowed, state };
+    },
     /** RATE_LIMIT_SENSITIVE_PER_HOUR per address, on routes that send email or create accounts. */
     sensitive: async (ip: string): Promise<LimitState | undefined> =>
       sensitive
@@ -266,7 +286,12 @@ export function createLimits(config: Config, database: Database) {
     },
 
     ready: factory.ready,
-    close: factory.close,
+    /** Shares the general limit's pending counts now, rather than at the next exchange. */
+    exchange: () => general?.exchange(),
+    async close(): Promise<void> {
+      await general?.close();
+      await factory.close();
+    },
   };
 }
 
