@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, isNull, sql, type SQL } from 'drizzle-orm';
 import type { CourseLevel, CourseStatus } from '../services/types';
-import type { Database, Db } from './database';
+import { prepared, type Database, type Db } from './database';
 import { afterPosition } from './keyset';
 import { containsIgnoringCase } from './search';
 
@@ -79,10 +79,14 @@ export function createCourseStore(database: Database) {
       .limit(query.limit);
   }
 
+  const byId = prepared(database, 'course_by_id', (db) =>
+    selectCourses(db)
+      .where(and(eq(courses.id, sql.placeholder('id')), isNull(courses.deletedAt)))
+      .limit(1),
+  );
+
   async function find(id: string, db: Db = database.db) {
-    const [row] = await selectCourses(db)
-      .where(and(eq(courses.id, id), isNull(courses.deletedAt)))
-      .limit(1);
+    const [row] = await byId({ id }, db);
     return row;
   }
 

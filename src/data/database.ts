@@ -50,6 +50,23 @@ export function dialectOf(url: string): Dialect {
   return url.startsWith('file:') ? 'sqlite' : 'postgresql';
 }
 
+/** What drizzle's `.prepare(name)` gives on either dialect: run with placeholder values. */
+interface Preparable<R> {
+  prepare(name: string): { execute(values?: Record<string, unknown>): Promise<R> };
+}
+
+/**
+ * A hot query, built once and prepared under `name` (a named statement on PostgreSQL, planned
+ * once per connection; a prepared statement on SQLite), so a request pays neither drizzle's query
+ * building nor the server's planning. Inside a transaction it runs there, prepared under the same
+ * name. Values for its `sql.placeholder`s are passed at each call.
+ */
+export function prepared<R>(database: Database, name: string, build: (db: Db) => Preparable<R>) {
+  const onPool = build(database.db).prepare(name);
+  return (values: Record<string, unknown>, tx: Db = database.db): Promise<R> =>
+    (tx === database.db ? onPool : build(tx).prepare(name)).execute(values);
+}
+
 /** `transaction` and `afterCommit` over a driver's own transaction function. */
 function committing(run: <T>(fn: (tx: Db) => Promise<T>) => Promise<T>) {
   const hooks = new WeakMap<Db, (() => void)[]>();

@@ -1,8 +1,8 @@
-import { and, count, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { EnrollmentStatus } from '../services/types';
 import { written } from './courses';
 import { afterPosition } from './keyset';
-import type { Database, Db } from './database';
+import { prepared, type Database, type Db } from './database';
 
 export interface EnrollmentPageQuery {
   status?: EnrollmentStatus;
@@ -29,27 +29,43 @@ export function createEnrollmentStore(database: Database) {
   }
   const newestFirst = [desc(enrollments.enrolledAt), desc(enrollments.id)];
 
+  const selectedWithCourse = {
+    id: enrollments.id,
+    courseId: enrollments.courseId,
+    userId: enrollments.userId,
+    status: enrollments.status,
+    enrolledAt: enrollments.enrolledAt,
+    cancelledAt: enrollments.cancelledAt,
+    course: {
+      id: courses.id,
+      title: courses.title,
+      status: courses.status,
+      instructorId: courses.instructorId,
+      instructorName: users.name,
+    },
+  };
   /** A user's enrollments in live courses, each with its course and the course's instructor. */
   const selectWithCourse = (db: Db) =>
     db
-      .select({
-        id: enrollments.id,
-        courseId: enrollments.courseId,
-        userId: enrollments.userId,
-        status: enrollments.status,
-        enrolledAt: enrollments.enrolledAt,
-        cancelledAt: enrollments.cancelledAt,
-        course: {
-          id: courses.id,
-          title: courses.title,
-          status: courses.status,
-          instructorId: courses.instructorId,
-          instructorName: users.name,
-        },
-      })
+      .select(selectedWithCourse)
       .from(enrollments)
       .innerJoin(courses, and(eq(courses.id, enrollments.courseId), isNull(courses.deletedAt)))
       .innerJoin(users, eq(users.id, courses.instructorId));
+
+  // The summary on every GET /users/me, in one round trip: the window count is taken over every
+  // matching row before LIMIT applies. Prepared, as its shape never changes.
+  const latestActive = prepared(database, 'enrollments_latest_active', (db) =>
+    db
+      .select({ ...selectedWithCourse, total: sql<number>`count(*) over ()`.mapWith(Number) })
+      .from(enrollments)
+      .innerJoin(courses, and(eq(courses.id, enrollments.courseId), isNull(courses.deletedAt)))
+      .innerJoin(users, eq(users.id, courses.instructorId))
+      .where(
+        and(eq(enrollments.userId, sql.placeholder('userId')), eq(enrollments.status, 'active')),
+      )
+      .orderBy(...newestFirst)
+      .limit(sql.placeholder('limit')),
+  );
 
   return {
     async find(tx: Db, courseId: string, userId: string) {
@@ -140,13 +156,10 @@ export function createEnrollmentStore(database: Database) {
         .limit(query.limit);
     },
 
-    async countActiveForUser(userId: string): Promise<number> {
-      const [row] = await database.db
-        .select({ total: count() })
-        .from(enrollments)
-        .innerJoin(courses, and(eq(courses.id, enrollments.courseId), isNull(courses.deletedAt)))
-        .where(and(eq(enrollments.userId, userId), eq(enrollments.status, 'active')));
-      return Number(row?.total ?? 0);
+    /** How many active enrollments a user has, and the most recent of them with their courses. */
+    async latestActiveForUser(userId: string, limit: number) {
+      const rows = await latestActive({ userId, limit });
+      return { total: rows[0]?.total ?? 0, items: rows };
     },
   };
 }

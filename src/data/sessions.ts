@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, isNull, ne } from 'drizzle-orm';
-import type { Database, Db } from './database';
+import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { prepared, type Database, type Db } from './database';
 import type { SessionEvents } from './session-events';
 import type { Role, UserStatus } from '../services/types';
 
@@ -23,7 +23,27 @@ export interface RefreshTokenRecord {
   sessionCreatedAt: Date;
 }
 
-export function createSessionStore({ db, t }: Database, events: SessionEvents) {
+export function createSessionStore(database: Database, events: SessionEvents) {
+  const { db, t } = database;
+  const owner = prepared(database, 'session_owner', (on) =>
+    on
+      .select({
+        role: t.users.role,
+        status: t.users.status,
+        revokedAt: t.sessions.revokedAt,
+        expiresAt: t.sessions.expiresAt,
+      })
+      .from(t.sessions)
+      .innerJoin(t.users, eq(t.users.id, t.sessions.userId))
+      .where(
+        and(
+          eq(t.sessions.id, sql.placeholder('sessionId')),
+          eq(t.users.id, sql.placeholder('userId')),
+          isNull(t.users.deletedAt),
+        ),
+      )
+      .limit(1),
+  );
   const revokeWhere = async (tx: Db, where: ReturnType<typeof and>) => {
     await tx
       .update(t.sessions)
@@ -131,17 +151,7 @@ export function createSessionStore({ db, t }: Database, events: SessionEvents) {
      * announced here (revocation) and in users.ts (suspension, deletion, role) keep true.
      */
     async findOwner(sessionId: string, userId: string): Promise<SessionOwner | undefined> {
-      const [row] = await db
-        .select({
-          role: t.users.role,
-          status: t.users.status,
-          revokedAt: t.sessions.revokedAt,
-          expiresAt: t.sessions.expiresAt,
-        })
-        .from(t.sessions)
-        .innerJoin(t.users, eq(t.users.id, t.sessions.userId))
-        .where(and(eq(t.sessions.id, sessionId), eq(t.users.id, userId), isNull(t.users.deletedAt)))
-        .limit(1);
+      const [row] = await owner({ sessionId, userId });
       if (!row) return undefined;
       return {
         role: row.role,

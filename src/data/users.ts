@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Database, Db, Tables } from './database';
-import { isUniqueViolation } from './database';
+import { isUniqueViolation, prepared } from './database';
 import { afterPosition } from './keyset';
 import { containsIgnoringCase } from './search';
 import type { SessionEvents } from './session-events';
@@ -34,6 +34,16 @@ export interface UserFilter {
 export function createUserStore(database: Database, events: SessionEvents) {
   const { db, t } = database;
   const live = isNull(t.users.deletedAt);
+  const byColumn = (name: string, column: typeof t.users.id | typeof t.users.email) =>
+    prepared(database, name, (on) =>
+      on
+        .select()
+        .from(t.users)
+        .where(and(eq(column, sql.placeholder('value')), live))
+        .limit(1),
+    );
+  const byId = byColumn('user_by_id', t.users.id);
+  const byEmail = byColumn('user_by_email', t.users.email);
 
   return {
     /** The new row, or undefined when the (lowercased) email is taken. */
@@ -62,20 +72,12 @@ export function createUserStore(database: Database, events: SessionEvents) {
     },
 
     async findById(id: string, tx: Db = db): Promise<UserRow | undefined> {
-      const [row] = await tx
-        .select()
-        .from(t.users)
-        .where(and(eq(t.users.id, id), live))
-        .limit(1);
+      const [row] = await byId({ value: id }, tx);
       return row;
     },
 
     async findByEmail(email: string, tx: Db = db): Promise<UserRow | undefined> {
-      const [row] = await tx
-        .select()
-        .from(t.users)
-        .where(and(eq(t.users.email, email.toLowerCase()), live))
-        .limit(1);
+      const [row] = await byEmail({ value: email.toLowerCase() }, tx);
       return row;
     },
 

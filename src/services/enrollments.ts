@@ -142,13 +142,10 @@ export function createEnrollmentService(deps: { database: Database; cursors: Cur
 
     /** The caller's active enrollment count and 10 most recent active enrollments. */
     async summaryForUser(userId: string): Promise<CurrentUserEnrollments> {
-      const [total, rows] = await Promise.all([
-        store.countActiveForUser(userId),
-        store.listForUser(userId, { status: 'active', limit: SUMMARY_SIZE }),
-      ]);
+      const { total, items } = await store.latestActiveForUser(userId, SUMMARY_SIZE);
       return {
         total,
-        items: rows.map((row) => {
+        items: items.map((row) => {
           const { id, status, enrolledAt, course } = toMyEnrollment(row);
           return { id, status, enrolledAt, course };
         }),
