@@ -2,6 +2,7 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import * as OpenApiValidator from 'express-openapi-validator';
+import './route-matchers';
 import { openapiDocument } from '../contract';
 import type { Services } from '../services';
 import { problems } from '../errors';
