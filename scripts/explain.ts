@@ -1,11 +1,13 @@
-// Shows that a page of listCourses costs the same deep down as at the top (PostgreSQL only):
-//   npm run db:explain [-- --courses 100000]
+// Shows the plans of listCourses (PostgreSQL only): a page costs the same deep down as at the top,
+// and a title search costs what a page costs, whatever the term and the sort:
+//   npm run db:explain [-- --courses 1000000]
 // Uses the database DATABASE_URL names, seeding it first when it holds fewer courses than asked.
+// Prints each plan (EXPLAIN ANALYZE, BUFFERS), then one line per case with its execution time.
 import 'dotenv/config';
 import { count, desc, eq, isNull, and, sql } from 'drizzle-orm';
 import { loadConfig } from '../src/config';
 import { openDatabase, type Database } from '../src/data/database';
-import { createCourseStore, type CourseListQuery } from '../src/data/courses';
+import { createCourseStore, type CourseListQuery, type CourseSort } from '../src/data/courses';
 import { seed } from './seed';
 
 export interface PagePlans {
@@ -13,14 +15,49 @@ export interface PagePlans {
   deepPage: string;
   /** How many courses precede the deep page's cursor. */
   depth: number;
+  /** The deep page's query. */
+  deep?: CourseListQuery;
 }
 
-async function explain(database: Database, query: CourseListQuery): Promise<string> {
+export interface Plan {
+  name: string;
+  plan: string;
+  query: CourseListQuery;
+}
+
+/** Terms of the seed's titles ("<Adjective> <Subject> <1 to 400>"), from common to absent. */
+export const SEARCH_TERMS = {
+  common: 'introduction', // one adjective in 12: about 8% of titles
+  rare: '399', // one number in 400
+  phrase: 'genetics 399', // one subject in 30 and one number in 400: 1 title in 12,000
+  absent: 'zebra',
+  short: 'zq', // too short to look up by word: the bounded walk
+} as const;
+
+async function explain(
+  database: Database,
+  query: CourseListQuery,
+  options = 'ANALYZE, BUFFERS',
+): Promise<string> {
   const store = createCourseStore(database);
   const result = await database.db.execute(
-    sql`EXPLAIN (ANALYZE, BUFFERS) ${store.listQuery(query)}`,
+    sql`EXPLAIN (${sql.raw(options)}) ${store.listQuery(query)}`,
   );
   return (result.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n');
+}
+
+const executionMs = (plan: string) => Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? NaN);
+
+/**
+ * The median execution time of a page query over `runs` executions, without per-node timing:
+ * timing every node costs more than a small plan's own work, and more for plans of more nodes.
+ */
+export async function medianMs(database: Database, query: CourseListQuery, runs = 21) {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    times.push(executionMs(await explain(database, query, 'ANALYZE, TIMING OFF')));
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
 }
 
 /** The plans of the first page and of a page ~90% down the default order (-createdAt). */
@@ -43,13 +80,37 @@ export async function explainPages(database: Database): Promise<PagePlans> {
     .offset(depth)
     .limit(1);
   const base = { status: 'published', sort: '-createdAt', limit: 21 } as const;
+  const deep = position && { ...base, after: { value: position.createdAt, id: position.id } };
   return {
     firstPage: await explain(database, base),
-    deepPage: position
-      ? await explain(database, { ...base, after: { value: position.createdAt, id: position.id } })
-      : '(not enough courses for a deep page)',
+    deepPage: deep ? await explain(database, deep) : '(not enough courses for a deep page)',
     depth,
+    deep,
   };
+}
+
+/**
+ * The plans of a first page of title search, for each kind of term, with the default sort
+ * (-createdAt) and with `sort=title`, 20 to a page (21 asked: the extra row says more follow).
+ */
+export async function explainSearches(
+  database: Database,
+  terms: Record<string, string> = SEARCH_TERMS,
+  sorts: CourseSort[] = ['-createdAt', 'title'],
+): Promise<Plan[]> {
+  if (database.dialect !== 'postgresql') throw new Error('db:explain needs PostgreSQL');
+  const plans: Plan[] = [];
+  for (const sort of sorts) {
+    for (const [kind, q] of Object.entries(terms)) {
+      const query = { status: 'published', sort, limit: 21, q } as const;
+      plans.push({
+        name: `search ${kind} "${q}", sort ${sort}`,
+        plan: await explain(database, query),
+        query,
+      });
+    }
+  }
+  return plans;
 }
 
 async function main() {
@@ -65,9 +126,31 @@ async function main() {
       console.log(`Seeding ${wanted - Number(total)} courses first...`);
       await seed(database, { courses: wanted - Number(total) });
     }
-    const plans = await explainPages(database);
-    console.log('First page (sort -createdAt, limit 20):\n' + plans.firstPage);
-    console.log(`\nDeep page (after ${plans.depth} courses):\n` + plans.deepPage);
+    const pages = await explainPages(database);
+    const first = { status: 'published', sort: '-createdAt', limit: 21 } as const;
+    const plans: Plan[] = [
+      { name: 'first page, sort -createdAt', plan: pages.firstPage, query: first },
+      ...(pages.deep
+        ? [
+            {
+              name: `deep page, after ${pages.depth} courses`,
+              plan: pages.deepPage,
+              query: pages.deep,
+            },
+          ]
+        : []),
+      ...(await explainSearches(database)),
+    ];
+    for (const { name, plan } of plans) console.log(`\n${name}:\n${plan}`);
+    console.log(
+      `\nExecution times, median of 21 (${Number(total)} courses or more; 20 to a page):`,
+    );
+    const times = [];
+    for (const { name, query } of plans) times.push({ name, ms: await medianMs(database, query) });
+    for (const { name, ms } of times) {
+      const ratio = (ms / times[0]!.ms).toFixed(1);
+      console.log(`  ${name.padEnd(52)} ${ms.toFixed(3).padStart(8)} ms  ${ratio}x the first page`);
+    }
   } finally {
     await database.close();
   }

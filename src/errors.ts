@@ -1,3 +1,5 @@
+import type { LimitState } from './domain';
+
 /**
  * Errors that are answers: services throw them, the HTTP layer renders them as problem details
  * (src/http/problems.ts). Every kind is listed in the document's ProblemType.
@@ -35,13 +37,24 @@ export interface FieldError {
   message: string;
 }
 
+/** What a problem tells besides its body; the HTTP layer turns it into header fields. */
+export interface ProblemExtra {
+  errors?: FieldError[];
+  /** Seconds to wait before trying again (Retry-After). */
+  retryAfter?: number;
+  /** The limit that counted the request (RateLimit-*). */
+  limit?: LimitState;
+  /** The methods the path does have, on a 405 (Allow). */
+  allow?: string;
+}
+
 /** An error that is a client-facing answer: thrown anywhere, rendered by `problemHandler`. */
 export class HttpProblem extends Error {
   constructor(
     readonly status: number,
     readonly kind: ProblemKind,
     readonly detail?: string,
-    readonly extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    readonly extra: ProblemExtra = {},
   ) {
     super(detail ?? TITLES[kind]);
     this.name = 'HttpProblem';
@@ -57,6 +70,8 @@ export const problems = {
     new HttpProblem(403, 'forbidden', detail),
   notFound: (detail = 'No such resource.') => new HttpProblem(404, 'not-found', detail),
   conflict: (kind: ProblemKind, detail: string) => new HttpProblem(409, kind, detail),
-  unavailable: (detail = 'The database is not reachable right now.') =>
-    new HttpProblem(503, 'service-unavailable', detail, { headers: { 'Retry-After': '5' } }),
+  tooManyRequests: (limit: LimitState, detail: string) =>
+    new HttpProblem(429, 'rate-limited', detail, { retryAfter: limit.resetSeconds, limit }),
+  unavailable: (detail = 'The database is not reachable right now.', retryAfter = 5) =>
+    new HttpProblem(503, 'service-unavailable', detail, { retryAfter }),
 };

@@ -1,8 +1,14 @@
 import { and, asc, desc, eq, getTableColumns, isNull, sql, type SQL } from 'drizzle-orm';
-import type { CourseLevel, CourseStatus } from '../services/types';
+import type { CourseLevel, CourseStatus } from '../domain';
 import { prepared, type Database, type Db } from './database';
 import { afterPosition } from './keyset';
-import { containsIgnoringCase } from './search';
+import {
+  containsIgnoringCase,
+  searchPage,
+  searchValues,
+  SEARCH_WINDOW,
+  titleFragments,
+} from './search';
 
 export type CourseSort = '-createdAt' | 'createdAt' | 'title' | '-title';
 
@@ -42,8 +48,18 @@ export function written<T>(row: T | undefined): T {
   return row;
 }
 
-/** The courses table: the only code that reads or writes it. */
-export function createCourseStore(database: Database) {
+/**
+ * The courses table, each row with its instructor's name from `users`. Not the only module that
+ * touches it: data/enrollments.ts joins courses, and locks them and frees their seats when a
+ * user's enrollments are cancelled (and scripts/seed.ts fills it in bulk).
+ */
+export function createCourseStore(
+  database: Database,
+  options: {
+    /** Rows a title search looks at, at most, for one page (src/data/search.ts). */
+    searchWindow?: number;
+  } = {},
+) {
   const { courses, users } = database.t;
   const columns = { ...getTableColumns(courses), instructorName: users.name };
   const selectCourses = (db: Db) =>
@@ -57,8 +73,107 @@ export function createCourseStore(database: Database) {
     '-title': { column: courses.title, descending: true },
   } as const;
 
-  /** The page query itself, unexecuted, so that scripts/explain.ts can show its plan. */
-  function listQuery(query: CourseListQuery) {
+  /**
+   * A search's conditions besides liveness, status, the term and the keyset, on `courses`, their
+   * values bound or as placeholders.
+   */
+  const searchFilters = (query: CourseListQuery, bind: boolean) => {
+    const value = (name: string, given: string) => (bind ? sql`${given}` : sql.placeholder(name));
+    return [
+      query.ownerId ? eq(courses.instructorId, value('owner_id', query.ownerId)) : undefined,
+      query.instructorId
+        ? eq(courses.instructorId, value('instructor_id', query.instructorId))
+        : undefined,
+      query.category ? eq(courses.category, value('category', query.category)) : undefined,
+      query.level ? eq(courses.level, value('level', query.level)) : undefined,
+    ].filter((condition): condition is SQL => condition !== undefined);
+  };
+
+  /**
+   * Whether a title search goes through `searchPage`, which bounds its cost whatever the term:
+   * always on PostgreSQL; on SQLite (local and small) only for the terms that PostgreSQL cannot
+   * look up by word either, so that their pages end at the same rows on both databases.
+   */
+  const bounded = (query: CourseListQuery): query is CourseListQuery & { q: string } =>
+    !!query.q &&
+    (database.dialect === 'postgresql' || titleFragments(query.q, database.dialect).length === 0);
+
+  /** The fragments a search looks up by word: on PostgreSQL, which files titles by word. */
+  const fragmentsOf = (q: string) =>
+    database.dialect === 'postgresql' ? titleFragments(q, database.dialect) : [];
+
+  /** The values of a search's placeholders (see `searchPage`). */
+  const searchValuesOf = (query: CourseListQuery & { q: string }): Record<string, unknown> => ({
+    ...searchValues(query.q, database.dialect, fragmentsOf(query.q)),
+    status: query.status,
+    limit: query.limit,
+    after_value: query.after?.value,
+    after_id: query.after?.id,
+    owner_id: query.ownerId,
+    instructor_id: query.instructorId,
+    category: query.category,
+    level: query.level,
+  });
+
+  /**
+   * A page of a title search: its matches, then maybe the row where it stopped (`boundary` 1).
+   * With `values` they are bound in the query (for EXPLAIN); without, it takes placeholders.
+   */
+  function searchQuery(
+    query: CourseListQuery & { q: string },
+    values?: Record<string, unknown>,
+    db: Db = database.db,
+  ) {
+    const { column, descending } = orders[query.sort];
+    const page = searchPage({
+      dialect: database.dialect,
+      byWord: database.dialect === 'postgresql',
+      fragments: fragmentsOf(query.q).length,
+      filters: searchFilters(query, values !== undefined),
+      order: { column, descending },
+      id: courses.id,
+      after: query.after !== undefined,
+      window: options.searchWindow ?? SEARCH_WINDOW,
+      values,
+    });
+    const direction = descending ? desc : asc;
+    return db
+      .select({ ...columns, boundary: sql<number>`"page"."boundary"` })
+      .from(sql`(${page}) AS "page"`)
+      .innerJoin(courses, eq(courses.id, sql`"page"."id"`))
+      .innerJoin(users, eq(users.id, courses.instructorId))
+      .orderBy(sql`"page"."boundary"`, direction(sql`"page"."key"`), direction(sql`"page"."id"`));
+  }
+
+  /**
+   * Searches are prepared statements, one per shape of query (sort, filters, fragments, cursor):
+   * on PostgreSQL their plan is made once per connection, not per request (see `searchPage`).
+   */
+  const searches = new Map<string, ReturnType<typeof prepareSearch>>();
+  const prepareSearch = (name: string, query: CourseListQuery & { q: string }) =>
+    prepared(database, name, (db) => searchQuery(query, undefined, db));
+  function runSearch(query: CourseListQuery & { q: string }) {
+    // A name PostgreSQL keeps whole (63 bytes at most): the sort, the filters given, the number
+    // of fragments, whether there is a cursor, the window.
+    const name = [
+      'course_search',
+      { '-createdAt': 'dc', createdAt: 'c', title: 't', '-title': 'dt' }[query.sort],
+      ['ownerId', 'instructorId', 'category', 'level']
+        .map((filter) => (query[filter as keyof CourseListQuery] ? filter[0] : '-'))
+        .join(''),
+      fragmentsOf(query.q).length,
+      query.after ? 'after' : 'first',
+      options.searchWindow ?? SEARCH_WINDOW,
+    ].join('_');
+    let search = searches.get(name);
+    if (!search) {
+      search = prepareSearch(name, query);
+      searches.set(name, search);
+    }
+    return search(searchValuesOf(query));
+  }
+
+  function pageQuery(query: CourseListQuery) {
     const { column, descending } = orders[query.sort];
     const conditions: (SQL | undefined)[] = [
       isNull(courses.deletedAt),
@@ -77,6 +192,29 @@ export function createCourseStore(database: Database) {
       .where(and(...conditions))
       .orderBy(direction(column), direction(courses.id))
       .limit(query.limit);
+  }
+
+  /** The page query itself, unexecuted, so that scripts/explain.ts can show its plan. */
+  const listQuery = (query: CourseListQuery) =>
+    bounded(query) ? searchQuery(query, searchValuesOf(query)) : pageQuery(query);
+
+  /**
+   * A page of courses, `query.limit` at most. A title search may stop before it has a whole page
+   * (see `searchPage`): then `resumeAfter` is the last course it looked at, the position the next
+   * page starts after, and the page may hold fewer courses than asked, even none.
+   */
+  async function list(
+    query: CourseListQuery,
+  ): Promise<CourseRecord[] & { resumeAfter?: CourseRecord }> {
+    if (!bounded(query)) return pageQuery(query).execute();
+    const rows = await runSearch(query);
+    const page: CourseRecord[] = [];
+    let resumeAfter: CourseRecord | undefined;
+    for (const { boundary, ...row } of rows) {
+      if (boundary === 0) page.push(row);
+      else resumeAfter = row;
+    }
+    return Object.assign(page, { resumeAfter });
   }
 
   const byId = prepared(database, 'course_by_id', (db) =>
@@ -173,7 +311,7 @@ export function createCourseStore(database: Database) {
 
     listQuery,
 
-    list: (query: CourseListQuery) => listQuery(query).execute(),
+    list,
   };
 }
 

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
-import type { EnrollmentStatus } from '../services/types';
+import type { EnrollmentStatus } from '../domain';
 import { written } from './courses';
 import { afterPosition } from './keyset';
 import { prepared, type Database, type Db } from './database';
@@ -11,7 +11,10 @@ export interface EnrollmentPageQuery {
   limit: number;
 }
 
-/** The enrollments table: the only code that reads or writes it. */
+/**
+ * The enrollments table: the API reads and writes it only here (scripts/seed.ts fills it in
+ * bulk). Seats are counted on `courses`, so this module also locks and updates course rows.
+ */
 export function createEnrollmentStore(database: Database) {
   const { enrollments, courses, users } = database.t;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, isNull, ne, sql } from 'drizzle-orm';
 import { prepared, type Database, type Db } from './database';
 import type { SessionEvents } from './session-events';
-import type { Role, UserStatus } from '../services/types';
+import type { Role, UserStatus } from '../domain';
 
 export interface SessionOwner {
   role: Role;

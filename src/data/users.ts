@@ -5,7 +5,7 @@ import { isUniqueViolation, prepared } from './database';
 import { afterPosition } from './keyset';
 import { containsIgnoringCase } from './search';
 import type { SessionEvents } from './session-events';
-import type { Role, UserStatus } from '../services/types';
+import type { Role, UserStatus } from '../domain';
 
 /** A users row, as Drizzle reads it. */
 export type UserRow = Tables['users']['$inferSelect'];

@@ -1570,7 +1570,7 @@ export interface components {
     CourseCategoryQuery: string;
     /** @description Only courses of this level. */
     CourseLevelQuery: 'beginner' | 'intermediate' | 'advanced';
-    /** @description Only courses whose title contains this text (1 to 200 characters), in any case. */
+    /** @description Only courses whose title contains this text (1 to 200 characters), in any case. A search reads a bounded window of the catalogue per request, so that every search costs about what a page costs: a page of a search may hold fewer items than `limit`, even none, while `nextCursor` is not null. Follow `nextCursor` until it is null to see every match. */
     CourseSearchQuery: string;
     /** @description Only courses with this status; `published` when absent. Drafts and archived courses are listed only where the caller owns them, or to an admin; for anyone else such a filter gives an empty list, not an error. */
     CourseStatusQuery: 'draft' | 'published' | 'archived';
@@ -2312,7 +2312,7 @@ export interface operations {
         category?: components['parameters']['CourseCategoryQuery'];
         /** @description Only courses of this level. */
         level?: components['parameters']['CourseLevelQuery'];
-        /** @description Only courses whose title contains this text (1 to 200 characters), in any case. */
+        /** @description Only courses whose title contains this text (1 to 200 characters), in any case. A search reads a bounded window of the catalogue per request, so that every search costs about what a page costs: a page of a search may hold fewer items than `limit`, even none, while `nextCursor` is not null. Follow `nextCursor` until it is null to see every match. */
         q?: components['parameters']['CourseSearchQuery'];
         /** @description Only courses with this status; `published` when absent. Drafts and archived courses are listed only where the caller owns them, or to an admin; for anyone else such a filter gives an empty list, not an error. */
         status?: components['parameters']['CourseStatusQuery'];

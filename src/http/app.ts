@@ -26,7 +26,8 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
   const { config } = services;
   const app = express();
   app.disable('x-powered-by');
-  // Strong ETags: If-Match compares strongly, so weak ones could never match it.
+  // Express's own ETags (on answers whose handler sets none) are strong, like the versions
+  // course handlers send: one kind of tag, compared one way.
   app.set('etag', 'strong');
   answerIfNoneMatch(app);
   app.set('trust proxy', config.trustProxy);

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { driverErrorOf, isDatabaseUnavailable, isInvalidText } from '../data/database';
 import { logger, requestContext } from '../logger';
 import { HttpProblem, TITLES, problems, type ProblemKind } from '../errors';
+import { limitHeaders } from './limit-headers';
 
 export const PROBLEM_BASE = 'https://opencourse.dev/problems/';
 
@@ -34,8 +35,10 @@ export function sendProblem(res: Response, problem: HttpProblem): void {
     message: clip(e.message, MAX_TEXT),
   }));
   const requestId = requestContext.getStore()?.requestId ?? String(res.getHeader('X-Request-Id'));
-  for (const [name, value] of Object.entries(problem.extra.headers ?? {}))
-    res.setHeader(name, value);
+  const { allow, limit, retryAfter } = problem.extra;
+  if (allow) res.setHeader('Allow', allow);
+  if (limit) res.set(limitHeaders(limit));
+  if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
   if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
   if (problem.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '5');
   res
@@ -101,8 +104,7 @@ export function toProblem(err: unknown): HttpProblem {
       return problems.badRequest('Some fields are not valid; see errors.', errors);
     }
     // The validator tells a 405 which methods the path has: RFC 9110 wants them in Allow.
-    const headers = e.headers?.Allow ? { Allow: e.headers.Allow } : undefined;
-    return new HttpProblem(status, kind, DETAILS[status] ?? e.message, { headers });
+    return new HttpProblem(status, kind, DETAILS[status] ?? e.message, { allow: e.headers?.Allow });
   }
   if (status === 503) return problems.unavailable();
   return new HttpProblem(500, 'internal-error');

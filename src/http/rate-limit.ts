@@ -1,7 +1,9 @@
 import type { Express, RequestHandler, Response } from 'express';
 import { HTTP_METHODS, type OpenApiDocument } from '../contract';
-import { limitHeaders, tooManyRequests, type LimitState } from '../services/limits';
+import type { LimitState } from '../domain';
+import { problems } from '../errors';
 import type { Services } from '../services';
+import { limitHeaders } from './limit-headers';
 import type { OperationId } from './operations';
 import { toExpressPath } from './routes';
 
@@ -32,7 +34,7 @@ export function mountRateLimits(app: Express, services: Services, document: Open
     const outcome = limits.general(req.ip ?? 'unknown');
     if (outcome) announce(res, outcome.state);
     if (outcome && !outcome.allowed)
-      return next(tooManyRequests(outcome.state, 'Too many requests from your address.'));
+      return next(problems.tooManyRequests(outcome.state, 'Too many requests from your address.'));
     next();
   };
   // Load balancers probe health constantly; those probes must never be limited.

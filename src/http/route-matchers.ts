@@ -1,4 +1,10 @@
-import * as pathToRegexpModule from 'path-to-regexp';
+import { createRequire } from 'node:module';
+
+// The module object itself, which the validator reads `pathToRegexp` from on every call (an ES
+// import would give a copy of it under tsx).
+const pathToRegexpModule = createRequire(__filename)(
+  'path-to-regexp',
+) as typeof import('path-to-regexp');
 
 /**
  * express-openapi-validator (5.6) compiles a path-to-regexp matcher for every route of the
@@ -20,5 +26,4 @@ function cachedPathToRegexp(...args: Parameters<Compile>): ReturnType<Compile> {
   return matcher;
 }
 
-// The module object itself (CommonJS), which the validator reads `pathToRegexp` from per call.
 Object.assign(pathToRegexpModule, { pathToRegexp: cachedPathToRegexp });

@@ -5,7 +5,7 @@ import type { SessionStore } from '../data/sessions';
 import type { SessionCache } from './session-cache';
 import type { UserRow, UserStore } from '../data/users';
 import { HttpProblem, problems } from '../errors';
-import { limitHeaders, type LimitState, type Limits } from './limits';
+import type { Limits } from './limits';
 import { emails, type Mailer } from './mailer';
 import type { PasswordHasher } from './passwords';
 import {
@@ -15,7 +15,7 @@ import {
   verifyAccessToken,
   type TokenSettings,
 } from './tokens';
-import type { Role } from './types';
+import type { LimitState, Role } from '../domain';
 
 /** Who is calling: established once per request by the security handler. */
 export interface Caller {
@@ -178,7 +178,7 @@ export function createAuthService(deps: AuthDeps) {
       if (!user || !matches || user.status !== 'active') {
         const limit = await deps.limits.login.failed(email, ip, counted);
         throw new HttpProblem(401, 'invalid-credentials', 'The email or password is wrong.', {
-          headers: limitHeaders(limit),
+          limit,
         });
       }
       // The right password was given: the failure count resets even if verification is missing.
@@ -188,7 +188,7 @@ export function createAuthService(deps: AuthDeps) {
           403,
           'email-not-verified',
           'Confirm your email address with the link we sent, or ask for a new one.',
-          { headers: limitHeaders(limit) },
+          { limit },
         );
       }
       const refreshToken = newOpaqueToken();

@@ -1,14 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { components, operations } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
-import {
-  createCourseStore,
-  type CourseRecord,
-  type CourseSort,
-  type CourseStore,
-} from '../data/courses';
+import type { CourseRecord, CourseStore } from '../data/courses';
 import { HttpProblem, problems } from '../errors';
 import type { Caller } from './auth';
 import { listingScope, type CursorCodec } from './cursor';
+import { fetchPage, type Page } from './paging';
 
 type Schemas = components['schemas'];
 export type Course = Schemas['Course'];
@@ -17,12 +14,6 @@ type UpdateCourseRequest = Schemas['UpdateCourseRequest'];
 
 /** listCourses' query parameters, as the document declares them. */
 export type CourseListRequest = NonNullable<operations['listCourses']['parameters']['query']>;
-
-/** `If-Match` and the way to compute the current version's ETag (the HTTP layer's own). */
-export interface Precondition {
-  ifMatch: string;
-  etagOf(course: Course): string;
-}
 
 /** The owner and admins see every course; everyone else only published ones. */
 export function canSee(caller: Caller | undefined, course: CourseRecord): boolean {
@@ -62,15 +53,31 @@ export function toCourse(row: CourseRecord): Course {
   };
 }
 
-/** RFC 9110 strong comparison against a list of entity tags; `*` matches any current version. */
-function ifMatchHolds(header: string, current: string): boolean {
-  const tags = header.split(',').map((tag) => tag.trim());
-  return tags.includes('*') || tags.includes(current);
+/**
+ * The version of a course as the API shows it, enrolledCount included: it changes whenever the
+ * representation does, so it serves as the strong ETag (quoted) that If-Match is checked against.
+ */
+export function courseVersion(course: Course): string {
+  return createHash('sha1').update(JSON.stringify(course)).digest('base64url');
 }
 
-export function createCourseService(deps: { database: Database; cursors: CursorCodec }) {
-  const { database, cursors } = deps;
-  const store: CourseStore = createCourseStore(database);
+/**
+ * `If-Match` against the course's version: RFC 9110's strong comparison over a list of entity
+ * tags (a weak tag never matches); `*` matches any current version.
+ */
+function ifMatchHolds(ifMatch: string, course: Course): boolean {
+  const tags = ifMatch.split(',').map((tag) => tag.trim());
+  return tags.includes('*') || tags.includes(`"${courseVersion(course)}"`);
+}
+
+export interface CourseDeps {
+  database: Database;
+  cursors: CursorCodec;
+  courses: CourseStore;
+}
+
+export function createCourseService(deps: CourseDeps) {
+  const { database, cursors, courses: store } = deps;
 
   return {
     async create(caller: Caller, body: CreateCourseRequest): Promise<Course> {
@@ -113,15 +120,12 @@ export function createCourseService(deps: { database: Database; cursors: CursorC
       caller: Caller,
       id: string,
       body: UpdateCourseRequest,
-      precondition?: Precondition,
+      ifMatch?: string,
     ): Promise<Course> {
       return database.transaction(async (tx) => {
         await store.lock(tx, id);
         const current = requireManager(caller, await store.find(id, tx));
-        if (
-          precondition &&
-          !ifMatchHolds(precondition.ifMatch, precondition.etagOf(toCourse(current)))
-        ) {
+        if (ifMatch !== undefined && !ifMatchHolds(ifMatch, toCourse(current))) {
           throw new HttpProblem(
             412,
             'precondition-failed',
@@ -154,45 +158,27 @@ export function createCourseService(deps: { database: Database; cursors: CursorC
       await store.softDelete(id);
     },
 
-    async list(caller: Caller | undefined, request: CourseListRequest) {
+    async list(caller: Caller | undefined, request: CourseListRequest): Promise<Page<Course>> {
       const status = request.status ?? 'published';
       const sort = request.sort ?? '-createdAt';
-      const limit = request.limit ?? 20;
-      const empty = { items: [] as Course[], nextCursor: null as string | null };
       let ownerId: string | undefined;
       if (status !== 'published') {
         // Drafts and archived courses: an admin sees all, anyone else only its own.
-        if (!caller) return empty;
+        if (!caller) return { items: [], nextCursor: null };
         if (caller.role !== 'admin') ownerId = caller.userId;
       }
       const { instructorId, category, level, q } = request;
-      const scope = listingScope('courses', {
-        sort,
-        status,
-        ownerId,
-        instructorId,
-        category,
-        level,
-        q,
+      const filters = { status, ownerId, instructorId, category, level, q };
+      const byDate = sort.endsWith('createdAt');
+      const page = await fetchPage(cursors, {
+        scope: listingScope('courses', { sort, ...filters }),
+        request,
+        // The sort column's value (a date as milliseconds), then the id.
+        kinds: byDate ? (['number', 'string'] as const) : (['string', 'string'] as const),
+        fetch: (after, limit) =>
+          store.list({ ...filters, sort, limit, after: after && positionOf(after) }),
+        keyOf: (row) => [byDate ? row.createdAt.getTime() : row.title, row.id],
       });
-      const after = request.cursor
-        ? decodePosition(cursors, scope, request.cursor, sort)
-        : undefined;
-      const rows = await store.list({
-        status,
-        ownerId,
-        instructorId: request.instructorId,
-        category: request.category,
-        level: request.level,
-        q: request.q,
-        sort,
-        after,
-        limit: limit + 1,
-      });
-      const page = cursors.page(scope, rows, limit, (last) => [
-        sort.endsWith('createdAt') ? last.createdAt.getTime() : last.title,
-        last.id,
-      ]);
       return { items: page.items.map(toCourse), nextCursor: page.nextCursor };
     },
 
@@ -203,14 +189,9 @@ export function createCourseService(deps: { database: Database; cursors: CursorC
   };
 }
 
-/** The keyset position in a course cursor, checked to have the shape its sort needs. */
-function decodePosition(cursors: CursorCodec, scope: string, cursor: string, sort: CourseSort) {
-  if (sort.endsWith('createdAt')) {
-    const [at, id] = cursors.decode(scope, cursor, ['number', 'string'] as const);
-    return { value: new Date(at), id };
-  }
-  const [title, id] = cursors.decode(scope, cursor, ['string', 'string'] as const);
-  return { value: title, id };
+/** A course cursor's position as the store takes it: a number is a creation time in ms. */
+function positionOf([value, id]: readonly [string | number, string]) {
+  return { value: typeof value === 'number' ? new Date(value) : value, id };
 }
 
 export type CourseService = ReturnType<typeof createCourseService>;

@@ -4,7 +4,8 @@ import { HttpProblem } from '../errors';
 /** A keyset position: the sort column's value and the id, as they were on the last row. */
 export type CursorValues = (string | number)[];
 
-type Kind = 'string' | 'number';
+/** The type of one value in a keyset position, checked when a cursor is decoded. */
+export type CursorKind = 'string' | 'number';
 
 /**
  * The scope of one listing with its filters and sort: a cursor is valid only where it was
@@ -18,7 +19,7 @@ export function listingScope(listing: string, filters: Record<string, unknown>):
   const digest = createHash('sha256').update(JSON.stringify(defined)).digest('base64url');
   return `${listing}:${digest.slice(0, 16)}`;
 }
-type Decoded<K extends readonly Kind[]> = {
+export type Decoded<K extends readonly CursorKind[]> = {
   [I in keyof K]: K[I] extends 'number' ? number : string;
 };
 
@@ -56,7 +57,7 @@ export function createCursorCodec(secret: Uint8Array) {
      * The values of a cursor issued for `scope`, of the `kinds` given; a 400 problem for anything
      * else.
      */
-    decode<K extends readonly Kind[]>(scope: string, cursor: string, kinds: K): Decoded<K> {
+    decode<K extends readonly CursorKind[]>(scope: string, cursor: string, kinds: K): Decoded<K> {
       const [data, signature, extra] = cursor.split('.');
       if (!data || !signature || extra !== undefined) throw invalidCursor();
       const expected = Buffer.from(sign(data));

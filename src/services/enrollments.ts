@@ -1,16 +1,17 @@
 import type { components, operations } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
-import { createCourseStore } from '../data/courses';
-import {
-  createEnrollmentStore,
-  type EnrollmentPageQuery,
-  type EnrollmentRow,
-  type UserEnrollmentRow,
+import type { CourseStore } from '../data/courses';
+import type {
+  EnrollmentPageQuery,
+  EnrollmentRow,
+  EnrollmentStore,
+  UserEnrollmentRow,
 } from '../data/enrollments';
 import { problems } from '../errors';
 import type { Caller } from './auth';
 import { canSee, courseNotFound, requireManager } from './courses';
 import { listingScope, type CursorCodec } from './cursor';
+import { fetchPage } from './paging';
 
 type Schemas = components['schemas'];
 type CurrentUserEnrollments = Schemas['CurrentUserEnrollments'];
@@ -49,30 +50,34 @@ function toMyEnrollment(row: UserEnrollmentRow): MyEnrollment {
   };
 }
 
-export function createEnrollmentService(deps: { database: Database; cursors: CursorCodec }) {
-  const { database, cursors } = deps;
-  const courses = createCourseStore(database);
-  const store = createEnrollmentStore(database);
+export interface EnrollmentDeps {
+  database: Database;
+  cursors: CursorCodec;
+  courses: CourseStore;
+  enrollments: EnrollmentStore;
+}
 
-  /** Limit and keyset position of an enrollment list page; `scope` ties cursors to the list. */
-  function pageOf(scope: string, request: EnrollmentListRequest): EnrollmentPageQuery {
-    const limit = request.limit ?? 20;
-    let after: EnrollmentPageQuery['after'];
-    if (request.cursor) {
-      const [enrolledAt, id] = cursors.decode(scope, request.cursor, ['number', 'string'] as const);
-      after = { enrolledAt: new Date(enrolledAt), id };
-    }
-    return { status: request.status, after, limit: limit + 1 };
-  }
+export function createEnrollmentService(deps: EnrollmentDeps) {
+  const { database, cursors, courses, enrollments: store } = deps;
 
-  function pageFrom<R extends { id: string; enrolledAt: Date }, T>(
+  /** One page of an enrollment list, newest first: (enrolledAt, id) is its keyset. */
+  function pageOf<R extends { id: string; enrolledAt: Date }>(
     scope: string,
-    rows: R[],
-    limit: number,
-    map: (row: R) => T,
+    request: EnrollmentListRequest,
+    fetch: (query: EnrollmentPageQuery) => Promise<R[]>,
   ) {
-    const page = cursors.page(scope, rows, limit, (last) => [last.enrolledAt.getTime(), last.id]);
-    return { items: page.items.map(map), nextCursor: page.nextCursor };
+    return fetchPage(cursors, {
+      scope,
+      request,
+      kinds: ['number', 'string'] as const,
+      fetch: (after, limit) =>
+        fetch({
+          status: request.status,
+          limit,
+          after: after && { enrolledAt: new Date(after[0]), id: after[1] },
+        }),
+      keyOf: (row) => [row.enrolledAt.getTime(), row.id],
+    });
   }
 
   return {
@@ -125,19 +130,20 @@ export function createEnrollmentService(deps: { database: Database; cursors: Cur
     async listForCourse(caller: Caller, courseId: string, request: EnrollmentListRequest) {
       requireManager(caller, await courses.find(courseId));
       const scope = listingScope('course-enrollments', { courseId, status: request.status });
-      const rows = await store.listForCourse(courseId, pageOf(scope, request));
-      return pageFrom(scope, rows, request.limit ?? 20, (row): CourseEnrollment => ({
+      const page = await pageOf(scope, request, (query) => store.listForCourse(courseId, query));
+      const items = page.items.map((row): CourseEnrollment => ({
         user: row.user,
         status: row.status,
         enrolledAt: row.enrolledAt.toISOString(),
         cancelledAt: row.cancelledAt?.toISOString() ?? null,
       }));
+      return { items, nextCursor: page.nextCursor };
     },
 
     async listForUser(userId: string, request: EnrollmentListRequest) {
       const scope = listingScope('my-enrollments', { userId, status: request.status });
-      const rows = await store.listForUser(userId, pageOf(scope, request));
-      return pageFrom(scope, rows, request.limit ?? 20, toMyEnrollment);
+      const page = await pageOf(scope, request, (query) => store.listForUser(userId, query));
+      return { items: page.items.map(toMyEnrollment), nextCursor: page.nextCursor };
     },
 
     /** The caller's active enrollment count and 10 most recent active enrollments. */

@@ -1,6 +1,8 @@
 import type { Config } from '../config';
+import { createCourseStore } from '../data/courses';
 import type { Database } from '../data/database';
 import { createEmailTokenStore } from '../data/email-tokens';
+import { createEnrollmentStore } from '../data/enrollments';
 import { createSessionEvents } from '../data/session-events';
 import { createSessionStore } from '../data/sessions';
 import { createUserStore } from '../data/users';
@@ -24,15 +26,25 @@ export function createServices(config: Config, database: Database) {
     audience: config.jwtAudience,
     accessTokenTtl: config.accessTokenTtl,
   };
+  // Each store once: the services that need one share it.
   const sessionEvents = createSessionEvents(database);
   const sessions = createSessionStore(database, sessionEvents);
+  const userStore = createUserStore(database, sessionEvents);
+  const courseStore = createCourseStore(database);
+  const enrollmentStore = createEnrollmentStore(database);
+  const emailTokens = createEmailTokenStore(database);
+
   const limits = createLimits(config, database);
   const cursors = createCursorCodec(config.jwtSecret);
-  const userStore = createUserStore(database, sessionEvents);
   const passwords = createPasswordHasher();
   const mailer = createMailer(config);
-  const courses = createCourseService({ database, cursors });
-  const enrollments = createEnrollmentService({ database, cursors });
+  const courses = createCourseService({ database, cursors, courses: courseStore });
+  const enrollments = createEnrollmentService({
+    database,
+    cursors,
+    courses: courseStore,
+    enrollments: enrollmentStore,
+  });
   const users = createUserService({
     database,
     users: userStore,
@@ -57,7 +69,7 @@ export function createServices(config: Config, database: Database) {
       sessions,
       sessionCache: createSessionCache(sessions, sessionEvents),
       users: userStore,
-      emailTokens: createEmailTokenStore(database),
+      emailTokens,
       passwords,
       mailer,
       limits,

@@ -11,17 +11,11 @@ import {
 import type { Config } from '../config';
 import type { Database } from '../data/database';
 import { createRateCountStore } from '../data/rate-counts';
-import { HttpProblem } from '../errors';
+import type { LimitState } from '../domain';
+import { problems } from '../errors';
 import { logger } from '../logger';
 import { clientKey } from './client-address';
 import { createWindowCounter, type SharedCounts } from './window-counter';
-
-/** Where a client stands against one limit: what the RateLimit-* headers say. */
-export interface LimitState {
-  limit: number;
-  remaining: number;
-  resetSeconds: number;
-}
 
 const LOGIN_WINDOW_S = 15 * 60;
 const HOUR_S = 60 * 60;
@@ -105,20 +99,6 @@ function stateOf(res: RateLimiterRes, limit: number): LimitState {
   };
 }
 
-export function tooManyRequests(state: LimitState, detail: string): HttpProblem {
-  return new HttpProblem(429, 'rate-limited', detail, {
-    headers: { 'Retry-After': String(state.resetSeconds), ...limitHeaders(state) },
-  });
-}
-
-export function limitHeaders(state: LimitState): Record<string, string> {
-  return {
-    'RateLimit-Limit': String(state.limit),
-    'RateLimit-Remaining': String(state.remaining),
-    'RateLimit-Reset': String(state.resetSeconds),
-  };
-}
-
 /**
  * A key part that is long or personal (an email) is stored as its SHA-256: every key then fits
  * the store's column whatever the document accepts, and no address sits in the store in clear.
@@ -127,9 +107,7 @@ const hashed = (...parts: string[]) =>
   createHash('sha256').update(parts.join('\n')).digest('base64url');
 
 const storeUnavailable = () =>
-  new HttpProblem(503, 'service-unavailable', 'Limits cannot be checked right now; try again.', {
-    headers: { 'Retry-After': '5' },
-  });
+  problems.unavailable('Limits cannot be checked right now; try again.');
 
 /** Limits that guard passwords and mailboxes: refused (429), or 503 when they cannot be counted. */
 async function consumeExact(
@@ -142,7 +120,7 @@ async function consumeExact(
     return stateOf(await limiter.consume(key), limit);
   } catch (rejection) {
     if (rejection instanceof RateLimiterRes)
-      throw tooManyRequests(stateOf(rejection, limit), detail);
+      throw problems.tooManyRequests(stateOf(rejection, limit), detail);
     logger.warn(`rate limit store unavailable, request refused: ${String(rejection)}`);
     throw storeUnavailable();
   }

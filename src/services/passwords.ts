@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import argon2 from 'argon2';
-import { HttpProblem } from '../errors';
+import { problems } from '../errors';
 
 /**
  * argon2id at OWASP's minimum cost (19 MiB, 2 passes, 1 lane). The argon2 package runs each hash
@@ -24,10 +24,7 @@ export interface HasherOptions {
   maxWaiting?: number;
 }
 
-const busy = () =>
-  new HttpProblem(503, 'service-unavailable', 'The server is busy checking passwords; try again.', {
-    headers: { 'Retry-After': '1' },
-  });
+const busy = () => problems.unavailable('The server is busy checking passwords; try again.', 1);
 
 /**
  * Every argon2 computation passes through a bounded queue: past what the workers can do in about

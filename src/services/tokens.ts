@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
-import type { Role } from './types';
+import type { Role } from '../domain';
 
 export interface AccessClaims {
   userId: string;

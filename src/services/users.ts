@@ -1,15 +1,16 @@
 import type { components } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
 import type { SessionStore } from '../data/sessions';
-import type { UserFilter, UserPatch, UserRow, UserStore } from '../data/users';
+import type { UserPatch, UserRow, UserStore } from '../data/users';
 import { HttpProblem, problems } from '../errors';
 import type { Caller } from './auth';
 import type { CourseService } from './courses';
 import { listingScope, type CursorCodec } from './cursor';
 import type { EnrollmentService } from './enrollments';
+import { fetchPage, type Page } from './paging';
 import type { Limits } from './limits';
 import type { PasswordHasher } from './passwords';
-import type { Role, UserStatus } from './types';
+import type { Role, UserStatus } from '../domain';
 
 type User = components['schemas']['User'];
 type CurrentUser = components['schemas']['CurrentUser'];
@@ -133,27 +134,21 @@ export function createUserService(deps: UserDeps) {
       q?: string;
       limit?: number;
       cursor?: string;
-    }): Promise<{ items: User[]; nextCursor: string | null }> {
-      const limit = query.limit ?? 20;
-      const scope = listingScope('users', { role: query.role, status: query.status, q: query.q });
-      const filter: UserFilter = {
-        role: query.role,
-        status: query.status,
-        q: query.q,
-        limit: limit + 1,
-      };
-      if (query.cursor) {
-        const [createdAt, id] = deps.cursors.decode(scope, query.cursor, [
-          'number',
-          'string',
-        ] as const);
-        filter.after = { createdAt: new Date(createdAt), id };
-      }
-      const rows = await users.list(filter);
-      const page = deps.cursors.page(scope, rows, limit, (last) => [
-        last.createdAt.getTime(),
-        last.id,
-      ]);
+    }): Promise<Page<User>> {
+      const filters = { role: query.role, status: query.status, q: query.q };
+      const page = await fetchPage(deps.cursors, {
+        scope: listingScope('users', filters),
+        request: query,
+        // Newest first: (createdAt in milliseconds, id).
+        kinds: ['number', 'string'] as const,
+        fetch: (after, limit) =>
+          users.list({
+            ...filters,
+            limit,
+            after: after && { createdAt: new Date(after[0]), id: after[1] },
+          }),
+        keyOf: (row) => [row.createdAt.getTime(), row.id],
+      });
       return { items: page.items.map(toUser), nextCursor: page.nextCursor };
     },
 

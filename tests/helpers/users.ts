@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
 import { HASH_OPTIONS } from '../../src/services/passwords';
 import { signAccessToken } from '../../src/services/tokens';
-import type { Role } from '../../src/services/types';
+import type { Role } from '../../src/domain';
 import type { TestApp } from './app';
 
 export interface TestUser {

@@ -1,6 +1,6 @@
 import type { HandlerMap } from '../operations';
 import { requireCaller } from '../operations';
-import { limitHeaders } from '../../services/limits';
+import { limitHeaders } from '../limit-headers';
 import { toUser } from '../../services/users';
 
 export const authHandlers = {
