@@ -17,10 +17,16 @@ type Compile = typeof pathToRegexpModule.pathToRegexp;
 const compile: Compile = pathToRegexpModule.pathToRegexp;
 const compiled = new Map<string, ReturnType<Compile>>();
 
+/** The options its callers pass; a call with any other is compiled afresh, uncached. */
+const KNOWN = new Set(['sensitive', 'strict', 'end', 'trailing', 'delimiter']);
+
 function cachedPathToRegexp(...args: Parameters<Compile>): ReturnType<Compile> {
-  const [path, options] = args;
-  if (typeof path !== 'string') return compile(...args);
-  const key = `${path}\u0000${JSON.stringify(options ?? {})}`;
+  const [path, options = {}] = args;
+  const named = options as Record<string, unknown>;
+  if (typeof path !== 'string' || Object.keys(named).some((k) => !KNOWN.has(k))) {
+    return compile(...args);
+  }
+  const key = `${path}\u0000${named.sensitive}\u0000${named.strict}\u0000${named.end}\u0000${named.trailing}\u0000${named.delimiter}`;
   let matcher = compiled.get(key);
   if (!matcher) compiled.set(key, (matcher = compile(...args)));
   return matcher;
