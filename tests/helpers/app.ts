@@ -22,13 +22,16 @@ const TEST_ENV: Record<string, string> = {
   RATE_LIMIT_SENSITIVE_PER_HOUR: '0',
 };
 
-/** Builds the real app over a fresh, migrated database of the given dialect. */
-export async function buildTestApp(
+/**
+ * The real app over the database at `url`, migrated: one instance, as an operator starts it.
+ * `close` releases what it holds, not the database.
+ */
+export async function startApp(
   dialect: Dialect,
+  url: string,
   env: Record<string, string> = {},
 ): Promise<TestApp & { close(): Promise<void> }> {
-  const testDb = await createTestDatabase(dialect);
-  const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: testDb.url });
+  const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: url });
   const database = openDatabase(config.databaseUrl);
   const services = createServices(config, database);
   await database.migrate();
@@ -45,6 +48,21 @@ export async function buildTestApp(
     async close() {
       await services.close();
       await database.close();
+    },
+  };
+}
+
+/** Builds the real app over a fresh, migrated database of the given dialect. */
+export async function buildTestApp(
+  dialect: Dialect,
+  env: Record<string, string> = {},
+): Promise<TestApp & { close(): Promise<void> }> {
+  const testDb = await createTestDatabase(dialect);
+  const started = await startApp(dialect, testDb.url, env);
+  return {
+    ...started,
+    async close() {
+      await started.close();
       await testDb.drop();
     },
   };

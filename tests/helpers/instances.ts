@@ -1,17 +1,5 @@
-import supertest from 'supertest';
-import { loadConfig } from '../../src/config';
-import { openDatabase } from '../../src/data/database';
-import { createApp } from '../../src/http/app';
-import { createServices } from '../../src/services';
-import type { TestApp } from './app';
+import { startApp, type TestApp } from './app';
 import { createTestDatabase } from './databases';
-
-/** The settings buildTestApp starts from (tests/helpers/app.ts), for apps built here. */
-const TEST_ENV: Record<string, string> = {
-  JWT_SECRET: 'test-secret-that-is-at-least-32-bytes-long!',
-  RATE_LIMIT_PER_MINUTE: '0',
-  RATE_LIMIT_SENSITIVE_PER_HOUR: '0',
-};
 
 /**
  * Several instances of the real app over one fresh PostgreSQL database, as operators run them:
@@ -23,32 +11,10 @@ export async function buildInstances(
   env: Record<string, string> = {},
 ): Promise<{ instances: TestApp[]; close(): Promise<void> }> {
   const testDb = await createTestDatabase('postgresql');
-  const built: { instance: TestApp; close(): Promise<void> }[] = [];
-  for (let i = 0; i < count; i++) {
-    const config = loadConfig({ ...TEST_ENV, ...env, DATABASE_URL: testDb.url });
-    const database = openDatabase(config.databaseUrl);
-    const services = createServices(config, database);
-    await database.migrate();
-    await services.startup();
-    services.health.markReady();
-    const app = createApp(services);
-    built.push({
-      instance: {
-        dialect: 'postgresql',
-        app,
-        config,
-        services,
-        database,
-        request: () => supertest(app),
-      },
-      async close() {
-        await services.close();
-        await database.close();
-      },
-    });
-  }
+  const built: (TestApp & { close(): Promise<void> })[] = [];
+  for (let i = 0; i < count; i++) built.push(await startApp('postgresql', testDb.url, env));
   return {
-    instances: built.map((b) => b.instance),
+    instances: built,
     async close() {
       await Promise.all(built.map((b) => b.close()));
       await testDb.drop();
