@@ -1,10 +1,5 @@
-import { Router, type Request, type Response } from 'express';
-import {
-  HTTP_METHODS,
-  parametersOf,
-  type OpenApiDocument,
-  type OpenApiOperation,
-} from '../contract';
+import type { Request, RequestHandler, Response } from 'express';
+import { HTTP_METHODS, parametersOf, type OpenApiDocument } from '../contract';
 import type { Services } from '../services';
 import type { Context, HandlerMap, OperationId } from './operations';
 import { problems } from '../errors';
@@ -23,11 +18,11 @@ export function toExpressPath(path: string): string {
 }
 
 /** Declared header parameters, read by their documented names. */
-function headerParams(req: Request, operation: OpenApiOperation): Record<string, string> {
+function headerParams(req: Request, names: string[]): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const param of parametersOf(operation)) {
-    const value = param.in === 'header' ? req.get(param.name) : undefined;
-    if (value !== undefined) headers[param.name] = value;
+  for (const name of names) {
+    const value = req.get(name);
+    if (value !== undefined) headers[name] = value;
   }
   return headers;
 }
@@ -44,23 +39,33 @@ function lowercaseIds(params: object): Record<string, unknown> {
   return out;
 }
 
+/** What the validator records on a request it matched to an operation of the document. */
+interface Matched {
+  openapi?: { openApiRoute: string; pathParams: Record<string, string> };
+}
+
 /**
  * Binds every operation of the document to its handler. By the time a handler runs, the
- * validator has checked the request and the security handler has identified the caller.
+ * validator has checked the request and the security handler has identified the caller; the
+ * validator has also found the request's operation, so it is looked up here by that match
+ * rather than routed a second time.
  */
 export function bindOperations(
   document: OpenApiDocument,
   handlers: HandlerMap,
   services: Services,
-): Router {
-  const router = Router();
+): RequestHandler {
+  const bound = new Map<string, (req: Request, res: Response, params: object) => Promise<void>>();
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of HTTP_METHODS) {
       const operation = item[method];
       if (!operation) continue;
       const handler = handlers[operation.operationId as OperationId] as unknown as AnyHandler;
       const takesToken = (operation.security ?? []).some((req) => 'bearerAuth' in req);
-      router[method](toExpressPath(path), async (req: Request, res: Response) => {
+      const headerNames = parametersOf(operation)
+        .filter((param) => param.in === 'header')
+        .map((param) => param.name);
+      bound.set(`${method.toUpperCase()} ${path}`, async (req, res, params) => {
         // Where a token is optional, the validator lets a request through when the token fails.
         // One that was sent but is unusable (bad, revoked, or not even "Bearer") is a 401 all the
         // same, never a silent downgrade to anonymous.
@@ -73,9 +78,9 @@ export function bindOperations(
         const reply = await tracked(() =>
           handler({
             body: req.body,
-            path: lowercaseIds(req.params),
+            path: lowercaseIds(params),
             query: lowercaseIds(req.query),
-            headers: headerParams(req, operation),
+            headers: headerParams(req, headerNames),
             caller: callerOf(req),
             services,
             req,
@@ -89,5 +94,10 @@ export function bindOperations(
       });
     }
   }
-  return router;
+  return (req, res, next) => {
+    const matched = (req as Matched).openapi;
+    const run = matched && bound.get(`${req.method} ${matched.openApiRoute}`);
+    if (!run) return next();
+    return run(req, res, matched.pathParams);
+  };
 }
