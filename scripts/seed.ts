@@ -7,6 +7,7 @@ import argon2 from 'argon2';
 import { sql } from 'drizzle-orm';
 import { loadConfig } from '../src/config';
 import { openDatabase, type Database } from '../src/data/database';
+import { HASH_OPTIONS } from '../src/services/passwords';
 
 export const DEMO_PASSWORD = 'opencourse-demo-password';
 
@@ -142,7 +143,8 @@ export async function seed(database: Database, options: SeedOptions): Promise<Se
   // A tag per run keeps emails unique when a database is seeded twice.
   const run = randomUUID().slice(0, 6);
   // argon2 is slow on purpose: hash the one demo password once and share the hash.
-  const passwordHash = await argon2.hash(DEMO_PASSWORD, { type: argon2.argon2id });
+  // With the live parameters, so that logging in as a seeded user costs what any login costs.
+  const passwordHash = await argon2.hash(DEMO_PASSWORD, HASH_OPTIONS);
   const now = Date.now();
 
   const instructorCount = Math.max(1, Math.ceil(userCount * 0.05));
