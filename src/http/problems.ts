@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { driverErrorOf, isDatabaseUnavailable, isInvalidText } from '../data/database';
 import { logger, requestContext } from '../logger';
 import { HttpProblem, TITLES, problems, type ProblemKind } from '../errors';
+import bundled from '../generated/openapi.json';
 import { limitHeaders } from './limit-headers';
 
 export const PROBLEM_BASE = 'https://opencourse.dev/problems/';
@@ -22,17 +23,19 @@ const KIND_BY_STATUS: Record<number, ProblemKind> = {
 };
 
 /** The document's bounds on a problem body: a hostile request cannot make its answer huge. */
-const MAX_ERRORS = 100;
-const MAX_TEXT = 1024;
-const MAX_DETAIL = 2048;
-const MAX_INSTANCE = 16_384;
+const { Problem, ProblemFieldError } = bundled.components.schemas;
+const MAX_ERRORS = Problem.properties.errors.maxItems;
+const MAX_PATH = ProblemFieldError.properties.path.maxLength;
+const MAX_MESSAGE = ProblemFieldError.properties.message.maxLength;
+const MAX_DETAIL = Problem.properties.detail.maxLength;
+const MAX_INSTANCE = Problem.properties.instance.maxLength;
 const clip = (text: string, max: number) =>
   text.length > max ? `${text.slice(0, max - 1)}…` : text;
 
 export function sendProblem(res: Response, problem: HttpProblem): void {
   const errors = (problem.extra.errors ?? []).slice(0, MAX_ERRORS).map((e) => ({
-    path: clip(e.path, MAX_TEXT),
-    message: clip(e.message, MAX_TEXT),
+    path: clip(e.path, MAX_PATH),
+    message: clip(e.message, MAX_MESSAGE),
   }));
   const requestId = requestContext.getStore()?.requestId ?? String(res.getHeader('X-Request-Id'));
   const { allow, limit, retryAfter } = problem.extra;

@@ -162,27 +162,21 @@ export function createAuthService(deps: AuthDeps) {
       ip: string,
     ): Promise<{ tokens: TokenPair; limit: LimitState }> {
       const email = input.email.toLowerCase();
-      const counted = await deps.limits.login.begin(email, ip);
-      let user: UserRow | undefined;
-      let matches: boolean;
-      try {
-        user = await users.findByEmail(email);
-        matches = user
-          ? await passwords.verify(user.passwordHash, input.password)
+      const found: { user?: UserRow } = {};
+      const { passed, limit } = await deps.limits.login.check(email, ip, async () => {
+        const candidate = (found.user = await users.findByEmail(email));
+        const matches = candidate
+          ? await passwords.verify(candidate.passwordHash, input.password)
           : await passwords.verifyNothing(input.password);
-      } catch (err) {
-        // Not checked after all (the server was too busy, or the database away): no attempt spent.
-        await deps.limits.login.release(email, ip);
-        throw err;
-      }
-      if (!user || !matches || user.status !== 'active') {
-        const limit = await deps.limits.login.failed(email, ip, counted);
+        return matches && candidate?.status === 'active';
+      });
+      const { user } = found;
+      if (!passed || !user) {
         throw new HttpProblem(401, 'invalid-credentials', 'The email or password is wrong.', {
           limit,
         });
       }
       // The right password was given: the failure count resets even if verification is missing.
-      const limit = await deps.limits.login.succeeded(email, ip);
       if (config.requireEmailVerification && !user.emailVerified) {
         throw new HttpProblem(
           403,

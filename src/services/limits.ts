@@ -156,6 +156,34 @@ function attemptLimit(limiter: RateLimiterAbstract, max: number, detail: string)
   };
 }
 
+/** One counted attempt, its keys bound: counted by `begin`, then settled once. */
+interface Attempt {
+  begin(): Promise<LimitState>;
+  failed(counted: LimitState): Promise<LimitState>;
+  succeeded(): Promise<LimitState>;
+  release(): Promise<void>;
+}
+
+/**
+ * Counts an attempt, runs `check` (a password verification), and settles the attempt by its
+ * outcome: a failure keeps its point, a success gives it back, and a check that did not happen
+ * (the server too busy, the database away) releases it. Where the caller stands comes back too.
+ */
+async function counted(
+  attempt: Attempt,
+  check: () => Promise<boolean>,
+): Promise<{ passed: boolean; limit: LimitState }> {
+  const state = await attempt.begin();
+  let passed: boolean;
+  try {
+    passed = await check();
+  } catch (err) {
+    await attempt.release();
+    throw err;
+  }
+  return { passed, limit: passed ? await attempt.succeeded() : await attempt.failed(state) };
+}
+
 export function createLimits(config: Config, database: Database) {
   const factory = limiterFactory(config, database);
   const perMinute = config.rateLimitPerMinute;
@@ -193,16 +221,44 @@ export function createLimits(config: Config, database: Database) {
   });
   const pairKey = (email: string, ip: string) => hashed(email.toLowerCase(), clientKey(ip));
 
+  /** A login attempt: the email and address pair, and the address's daily count. */
+  const loginAttempt = (email: string, ip: string): Attempt => {
+    const pair = pairKey(email, ip);
+    const address = clientKey(ip);
+    return {
+      async begin() {
+        const state = await loginPair.begin(pair);
+        try {
+          await loginDaily.begin(address);
+        } catch (refused) {
+          await loginPair.release(pair);
+          throw refused;
+        }
+        return state;
+      },
+      failed: (state) => loginPair.failed(pair, state),
+      async succeeded() {
+        await loginDaily.release(address);
+        return loginPair.succeeded(pair);
+      },
+      async release() {
+        await Promise.all([loginPair.release(pair), loginDaily.release(address)]);
+      },
+    };
+  };
+  const passwordAttempt = (userId: string): Attempt => ({
+    begin: () => passwordChecks.begin(userId),
+    failed: (state) => passwordChecks.failed(userId, state),
+    succeeded: () => passwordChecks.succeeded(userId),
+    release: () => passwordChecks.release(userId),
+  });
+
   return {
     /**
      * RATE_LIMIT_PER_MINUTE per client address, over every route. Counted in memory and shared
      * within about half a second; open (and counting locally) while the store is down.
      */
-    general: (ip: string): { allowed: boolean; state: LimitState } | undefined => {
-      if (!general) return undefined;
-      const { allowed, ...state } = general.consume(clientKey(ip));
-      return { allowed, state };
-    },
+    general: (ip: string) => general?.consume(clientKey(ip)),
     /** RATE_LIMIT_SENSITIVE_PER_HOUR per address, on routes that send email or create accounts. */
     sensitive: async (ip: string): Promise<LimitState | undefined> =>
       sensitive
@@ -216,37 +272,21 @@ export function createLimits(config: Config, database: Database) {
 
     /**
      * Login attempts, per email and address pair (LOGIN_MAX_FAILURES in 15 minutes) and per
-     * address (LOGIN_MAX_FAILURES_PER_DAY). `begin` counts the attempt or refuses it; then exactly
-     * one of `failed`, `succeeded` or `release` settles it.
+     * address (LOGIN_MAX_FAILURES_PER_DAY). An attempt's `begin` counts it or refuses it; then
+     * exactly one of `failed`, `succeeded` or `release` settles it (`check` does all that).
      */
     login: {
-      async begin(email: string, ip: string): Promise<LimitState> {
-        const pair = await loginPair.begin(pairKey(email, ip));
-        try {
-          await loginDaily.begin(clientKey(ip));
-        } catch (refused) {
-          await loginPair.release(pairKey(email, ip));
-          throw refused;
-        }
-        return pair;
-      },
-      async failed(email: string, ip: string, pair: LimitState): Promise<LimitState> {
-        return loginPair.failed(pairKey(email, ip), pair);
-      },
-      async succeeded(email: string, ip: string): Promise<LimitState> {
-        await loginDaily.release(clientKey(ip));
-        return loginPair.succeeded(pairKey(email, ip));
-      },
-      async release(email: string, ip: string): Promise<void> {
-        await Promise.all([
-          loginPair.release(pairKey(email, ip)),
-          loginDaily.release(clientKey(ip)),
-        ]);
-      },
+      attempt: loginAttempt,
+      /** A password check counted as a login attempt (see `counted`). */
+      check: (email: string, ip: string, check: () => Promise<boolean>) =>
+        counted(loginAttempt(email, ip), check),
     },
 
     /** Wrong current passwords in changePassword, per user, counted like failed logins. */
-    passwordChange: passwordChecks,
+    passwordChange: {
+      check: (userId: string, check: () => Promise<boolean>) =>
+        counted(passwordAttempt(userId), check),
+    },
 
     /**
      * Whether one more verification or reset email may go to this recipient this hour. A refusal

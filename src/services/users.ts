@@ -101,24 +101,12 @@ export function createUserService(deps: UserDeps) {
       currentPassword: string,
       newPassword: string,
     ): Promise<void> {
-      const limit = deps.limits.passwordChange;
-      const counted = await limit.begin(caller.userId);
-      let row: UserRow | undefined;
-      let matches: boolean;
-      try {
-        row = await users.findById(caller.userId);
-        matches = row !== undefined && (await passwords.verify(row.passwordHash, currentPassword));
-      } catch (err) {
-        // Not checked after all (the server was too busy, or the database away): no attempt spent.
-        await limit.release(caller.userId);
-        throw err;
-      }
-      if (!row) throw notFound();
-      if (!matches) {
-        await limit.failed(caller.userId, counted);
-        throw new HttpProblem(400, 'wrong-password', 'The current password is wrong.');
-      }
-      await limit.succeeded(caller.userId);
+      const { passed } = await deps.limits.passwordChange.check(caller.userId, async () => {
+        const row = await users.findById(caller.userId);
+        if (!row) throw notFound();
+        return passwords.verify(row.passwordHash, currentPassword);
+      });
+      if (!passed) throw new HttpProblem(400, 'wrong-password', 'The current password is wrong.');
       const passwordHash = await passwords.hash(newPassword);
       await database.transaction(async (tx) => {
         await users.update(tx, caller.userId, { passwordHash });

@@ -1,3 +1,4 @@
+import type { LimitState } from '../domain';
 import { logger } from '../logger';
 
 /** Where the counts of every instance meet: adds a batch, answers the totals. */
@@ -5,11 +6,10 @@ export interface SharedCounts {
   add(counts: Map<string, number>, expiresAt: number): Promise<Map<string, number>>;
 }
 
+/** Whether the request may go on, and where its key stands (for the RateLimit headers). */
 export interface WindowOutcome {
   allowed: boolean;
-  limit: number;
-  remaining: number;
-  resetSeconds: number;
+  state: LimitState;
 }
 
 interface Entry {
@@ -73,9 +73,14 @@ export function createWindowCounter(options: {
       }
       const used = entry.shared + entry.pending;
       const resetSeconds = Math.max(1, Math.ceil(((window + 1) * durationMs - now) / 1000));
-      if (used >= points) return { allowed: false, limit: points, remaining: 0, resetSeconds };
+      if (used >= points) {
+        return { allowed: false, state: { limit: points, remaining: 0, resetSeconds } };
+      }
       entry.pending++;
-      return { allowed: true, limit: points, remaining: points - used - 1, resetSeconds };
+      return {
+        allowed: true,
+        state: { limit: points, remaining: points - used - 1, resetSeconds },
+      };
     },
     /** Shares what is pending now (tests, shutdown). */
     exchange,

@@ -67,33 +67,46 @@ describeShared(['postgresql', 'redis'] as const)('rate limits shared in %s', (st
 
   it('lock an email and address pair out after the failures, on every instance', async () => {
     const [a, b] = ctx.limits as [Limits, Limits];
-    const first = await a.login.begin('ada@example.com', ip);
+    const first = await a.login.attempt('ada@example.com', ip).begin();
     expect(first.remaining).toBe(1);
-    await a.login.failed('ada@example.com', ip, first);
-    const second = await b.login.begin('ADA@example.com', ip);
+    await a.login.attempt('ada@example.com', ip).failed(first);
+    const second = await b.login.attempt('ADA@example.com', ip).begin();
     expect(second.remaining).toBe(0);
     // The attempt that used the last point locks the pair out for the whole window from now.
-    expect(await b.login.failed('ada@example.com', ip, second)).toMatchObject({ remaining: 0 });
-    const refused = await b.login.begin('ada@example.com', ip).catch((e: unknown) => e);
+    expect(await b.login.attempt('ada@example.com', ip).failed(second)).toMatchObject({
+      remaining: 0,
+    });
+    const refused = await b.login
+      .attempt('ada@example.com', ip)
+      .begin()
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(HttpProblem);
     expect((refused as HttpProblem).status).toBe(429);
     expect((refused as HttpProblem).extra.retryAfter).toBeGreaterThan(800);
     // Another email from the same address is not locked by this pair...
-    await expect(a.login.begin('bob@example.com', ip)).resolves.toMatchObject({ remaining: 1 });
+    await expect(a.login.attempt('bob@example.com', ip).begin()).resolves.toMatchObject({
+      remaining: 1,
+    });
     // ...until the address has spent its daily attempts (3) across all emails.
-    await expect(a.login.begin('carol@example.com', ip)).rejects.toMatchObject({ status: 429 });
+    await expect(a.login.attempt('carol@example.com', ip).begin()).rejects.toMatchObject({
+      status: 429,
+    });
   });
 
   it('give the attempt back on success, and forget the failures of the pair', async () => {
     const [a, b] = ctx.limits as [Limits, Limits];
-    await a.login.failed('dan@example.com', ip, await a.login.begin('dan@example.com', ip));
-    await b.login.begin('dan@example.com', ip);
-    await b.login.succeeded('dan@example.com', ip);
-    await expect(a.login.begin('dan@example.com', ip)).resolves.toMatchObject({ remaining: 1 });
+    await a.login
+      .attempt('dan@example.com', ip)
+      .failed(await a.login.attempt('dan@example.com', ip).begin());
+    await b.login.attempt('dan@example.com', ip).begin();
+    await b.login.attempt('dan@example.com', ip).succeeded();
+    await expect(a.login.attempt('dan@example.com', ip).begin()).resolves.toMatchObject({
+      remaining: 1,
+    });
     // Two successes later, the daily count holds only the one failure and this attempt.
-    await a.login.succeeded('dan@example.com', ip);
-    await a.login.begin('erin@example.com', ip);
-    await expect(b.login.begin('fay@example.com', ip)).resolves.toBeDefined();
+    await a.login.attempt('dan@example.com', ip).succeeded();
+    await a.login.attempt('erin@example.com', ip).begin();
+    await expect(b.login.attempt('fay@example.com', ip).begin()).resolves.toBeDefined();
   });
 
   it('store keys of any length the document accepts (long emails are hashed)', async () => {
@@ -102,7 +115,7 @@ describeShared(['postgresql', 'redis'] as const)('rate limits shared in %s', (st
     const label = String(Date.now()).padEnd(57, 'd');
     const email = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${label}.example`;
     expect(email.length).toBeGreaterThan(250);
-    await expect(a.login.begin(email, ip)).resolves.toMatchObject({ limit: 2 });
+    await expect(a.login.attempt(email, ip).begin()).resolves.toMatchObject({ limit: 2 });
     await expect(a.mayEmail(email)).resolves.toBe(true);
   });
 

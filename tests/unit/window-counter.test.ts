@@ -22,9 +22,12 @@ function sharedTotals() {
 describe('window counter', () => {
   it('counts in memory alone when nothing is shared', () => {
     const counter = createWindowCounter({ points: 2, durationMs: 60_000 });
-    expect(counter.consume('a')).toMatchObject({ allowed: true, remaining: 1, limit: 2 });
-    expect(counter.consume('a')).toMatchObject({ allowed: true, remaining: 0 });
-    expect(counter.consume('a')).toMatchObject({ allowed: false, remaining: 0 });
+    expect(counter.consume('a')).toMatchObject({
+      allowed: true,
+      state: { remaining: 1, limit: 2 },
+    });
+    expect(counter.consume('a')).toMatchObject({ allowed: true, state: { remaining: 0 } });
+    expect(counter.consume('a')).toMatchObject({ allowed: false, state: { remaining: 0 } });
     expect(counter.consume('b').allowed).toBe(true);
   });
 
@@ -38,7 +41,7 @@ describe('window counter', () => {
     two.consume('k');
     await two.exchange();
     // two now knows of 3, so one more is allowed there, and then none.
-    expect(two.consume('k')).toMatchObject({ allowed: true, remaining: 0 });
+    expect(two.consume('k')).toMatchObject({ allowed: true, state: { remaining: 0 } });
     expect(two.consume('k').allowed).toBe(false);
 
     store.down = true;
@@ -61,6 +64,6 @@ describe('window counter', () => {
     expect(counter.consume('a').allowed).toBe(true);
     expect(counter.consume('a').allowed).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(counter.consume('a')).toMatchObject({ allowed: true, resetSeconds: 1 });
+    expect(counter.consume('a')).toMatchObject({ allowed: true, state: { resetSeconds: 1 } });
   });
 });
