@@ -14,6 +14,8 @@ export interface OpenApiOperation {
   operationId: string;
   security?: Record<string, string[]>[];
   parameters?: (OpenApiParameter | { $ref: string })[];
+  /** The largest request body the operation takes, where it is not the default 100 kB. */
+  'x-max-body-bytes'?: number;
 }
 
 export interface OpenApiDocument {

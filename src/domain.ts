@@ -8,6 +8,8 @@ export type UserStatus = Schemas['UserStatus'];
 export type CourseStatus = Schemas['CourseStatus'];
 export type CourseLevel = NonNullable<Schemas['CourseLevel']>;
 export type EnrollmentStatus = Schemas['EnrollmentStatus'];
+export type LessonKind = Schemas['LessonKind'];
+export type LessonStatus = Schemas['LessonStatus'];
 
 /** Where a client stands against one limit: what the RateLimit-* headers say. */
 export interface LimitState {

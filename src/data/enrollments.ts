@@ -1,5 +1,6 @@
-import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { EnrollmentStatus } from '../domain';
+import { completedColumns } from './content';
 import { written } from './courses';
 import { afterPosition } from './keyset';
 import { prepared, type Database, type Db } from './database';
@@ -32,6 +33,9 @@ export function createEnrollmentStore(database: Database) {
   }
   const newestFirst = [desc(enrollments.enrolledAt), desc(enrollments.id)];
 
+  // The student's completions in the enrollment's course, beside each row (see completedColumns).
+  const completed = completedColumns(database, enrollments.courseId, enrollments.userId);
+
   const selectedWithCourse = {
     id: enrollments.id,
     courseId: enrollments.courseId,
@@ -39,6 +43,8 @@ export function createEnrollmentStore(database: Database) {
     status: enrollments.status,
     enrolledAt: enrollments.enrolledAt,
     cancelledAt: enrollments.cancelledAt,
+    lessonCount: courses.lessonCount,
+    ...completed,
     course: {
       id: courses.id,
       title: courses.title,
@@ -71,9 +77,10 @@ export function createEnrollmentStore(database: Database) {
   );
 
   return {
+    /** The user's enrollment in the course, with their completions there. */
     async find(tx: Db, courseId: string, userId: string) {
       const [row] = await tx
-        .select()
+        .select({ ...getTableColumns(enrollments), ...completed })
         .from(enrollments)
         .where(and(eq(enrollments.courseId, courseId), eq(enrollments.userId, userId)))
         .limit(1);
@@ -142,6 +149,7 @@ export function createEnrollmentStore(database: Database) {
           status: enrollments.status,
           enrolledAt: enrollments.enrolledAt,
           cancelledAt: enrollments.cancelledAt,
+          ...completed,
           user: { id: users.id, name: users.name, email: users.email },
         })
         .from(enrollments)

@@ -241,7 +241,7 @@ export interface paths {
     };
     /**
      * Get the current user
-     * @description Any authenticated caller. The caller's own account, with `enrollments`: how many active enrollments it holds and the 10 most recent of them (newest `enrolledAt` first), each with its course's id, title, status and instructor. Enrollments in deleted courses are left out. For the full list, use `listMyEnrollments`.
+     * @description Any authenticated caller. The caller's own account, with `enrollments`: how many active enrollments it holds and the 10 most recent of them (newest `enrolledAt` first), each with its `progress` and its course's id, title, status and instructor. Enrollments in deleted courses are left out. For the full list, use `listMyEnrollments`.
      */
     get: operations['getCurrentUser'];
     put?: never;
@@ -291,7 +291,7 @@ export interface paths {
     };
     /**
      * List my enrollments
-     * @description Any authenticated caller. The caller's own enrollments, active and cancelled unless `status` says otherwise, each with its course's id, title, status and instructor; newest first (`enrolledAt`, then `id`, descending). Enrollments in deleted courses are left out. Paginated by cursor.
+     * @description Any authenticated caller. The caller's own enrollments, active and cancelled unless `status` says otherwise, each with its `progress` and its course's id, title, status and instructor; newest first (`enrolledAt`, then `id`, descending). Enrollments in deleted courses are left out. Paginated by cursor.
      */
     get: operations['listMyEnrollments'];
     put?: never;
@@ -422,7 +422,7 @@ export interface paths {
     put?: never;
     /**
      * Enroll in a course
-     * @description Any authenticated caller, for itself. The checks, in order: a course the caller cannot see (a draft or archived course of someone else, a deleted or unknown one) is 404; the course's own instructor gets 403; a course that is not published is 409 `course-not-published`; when the caller already holds an active enrollment, the answer is 200 with that same enrollment and nothing changes; when every seat is taken, 409 `course-full`. Otherwise the answer is 201 with the enrollment: a new one, or the caller's cancelled one made active again (new `enrolledAt`, `cancelledAt` null). Under any concurrency a course never holds more active enrollments than its capacity. No body.
+     * @description Any authenticated caller, for itself. The checks, in order: a course the caller cannot see (a draft or archived course of someone else, a deleted or unknown one) is 404; the course's own instructor gets 403; a course that is not published is 409 `course-not-published`; when the caller already holds an active enrollment, the answer is 200 with that same enrollment and nothing changes; when every seat is taken, 409 `course-full`. Otherwise the answer is 201 with the enrollment: a new one, or the caller's cancelled one made active again (new `enrolledAt`, `cancelledAt` null, and the completions it had, so its `progress` picks up where it was). Under any concurrency a course never holds more active enrollments than its capacity. No body.
      */
     post: operations['enrollInCourse'];
     /**
@@ -447,9 +447,198 @@ export interface paths {
     };
     /**
      * List the enrollments of a course
-     * @description The course's owner, or an admin. Another instructor or a student gets 403 where the course is visible to it (published), and 404 where it is not. Every enrollment of the course, active and cancelled unless `status` says otherwise, newest first (`enrolledAt`, then `id`, descending), with each user's id, name and email. Paginated by cursor.
+     * @description The course's owner, or an admin. Another instructor or a student gets 403 where the course is visible to it (published), and 404 where it is not. Every enrollment of the course, active and cancelled unless `status` says otherwise, newest first (`enrolledAt`, then `id`, descending), with each user's id, name and email and the student's `progress` through the course's published lessons. A page costs a constant number of queries, however many lessons the course holds. Paginated by cursor.
      */
     get: operations['listCourseEnrollments'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/courses/{courseId}/outline': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get the outline of a course
+     * @description Anyone who can see the course; the token is optional, but a token that is given must be valid (401 otherwise). A draft or archived course is seen only by its owner and admins: for anyone else it is 404, exactly as a course that does not exist or was deleted. The answer holds every section by `position`, empty ones included, each with its lessons by `position`, without their content (`body` and `url`, which `getLesson` gives). Draft lessons appear only to the course's owner and admins; everyone else sees the published ones, at the positions they hold among all the lessons, so there may be gaps where drafts sit. Each lesson's `completedAt` is the caller's own completion (`completeLesson`), or null: always null without a token, and for anyone who has not completed the lesson. The outline is read in a fixed number of queries, whatever the number of sections and lessons. The answer carries an `ETag` that changes with anything in it that the caller can see, its own completions included; with a matching `If-None-Match` it is a 304 with no body.
+     */
+    get: operations['getCourseOutline'];
+    /**
+     * Reorder the outline of a course
+     * @description Instructors and admins: the course's owner, or an admin. A student gets 403 whatever the course (its role may not manage content, so ids leak nothing); another instructor gets 403 where the course is visible to it (published), and 404 where it is not (a draft or archived course of someone else, or a deleted or unknown one). Sets the order of every section and of every lesson, moving lessons between sections, in one transaction: `sections` lists every section of the course in its new order, each with the ids of the lessons it is to hold, in their new order; positions become 0, 1, 2, ... in the order given. The body must name each section and each lesson of the course, drafts included, exactly once, and nothing else: a section or lesson left out, named twice (a lesson twice in one `lessonIds` is already a 400), unknown, deleted or of another course is a 409 `outline-mismatch`, and nothing changes. A section or lesson whose position or section changes gets a new `updatedAt`; nothing else about it changes. With `If-Match` (the outline's `ETag`, as `getCourseOutline` gave it to the caller), a version that is no longer current is a 412 and nothing changes; it is checked before the body is compared with the course. Another write to the course's sections or lessons at the same moment may make it a 409 `conflict`: read the outline again and retry. The answer is the new outline, as `getCourseOutline` gives it to the caller, with its new `ETag`.
+     */
+    put: operations['replaceCourseOutline'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/courses/{courseId}/sections': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Add a section
+     * @description Instructors and admins: the course's owner, or an admin. A student gets 403 whatever the course (its role may not manage content, so ids leak nothing); another instructor gets 403 where the course is visible to it (published), and 404 where it is not (a draft or archived course of someone else, or a deleted or unknown one). Appends a section with this title after the course's last one: its `position` is the number of sections the course held. A course holds at most 100 sections: one more is a 409 `conflict`. The new section is empty; add lessons to it with `createLesson`, and move lessons into it with `replaceCourseOutline`.
+     */
+    post: operations['createSection'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/courses/{courseId}/sections/{sectionId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a section of the course. */
+        sectionId: components['parameters']['SectionIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Delete a section
+     * @description Instructors and admins: the course's owner, or an admin. A student gets 403 whatever the course (its role may not manage content, so ids leak nothing); another instructor gets 403 where the course is visible to it (published), and 404 where it is not (a draft or archived course of someone else, or a deleted or unknown one). Deletes an empty section: while it holds lessons, drafts included, the answer is a 409 `section-not-empty` and nothing changes (delete the lessons, or move them to another section with `replaceCourseOutline`, first). The sections after it move up one place, so positions stay contiguous. A section that does not exist, was deleted or belongs to another course is 404.
+     */
+    delete: operations['deleteSection'];
+    options?: never;
+    head?: never;
+    /**
+     * Rename a section
+     * @description Instructors and admins: the course's owner, or an admin. A student gets 403 whatever the course (its role may not manage content, so ids leak nothing); another instructor gets 403 where the course is visible to it (published), and 404 where it is not (a draft or archived course of someone else, or a deleted or unknown one). Sets the section's `title`; its position changes only with `replaceCourseOutline`. A section that does not exist, was deleted or belongs to another course is 404.
+     */
+    patch: operations['updateSection'];
+    trace?: never;
+  };
+  '/api/v1/courses/{courseId}/sections/{sectionId}/lessons': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a section of the course. */
+        sectionId: components['parameters']['SectionIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Add a lesson
+     * @description Instructors and admins: the course's owner, or an admin. A student gets 403 whatever the course (its role may not manage content, so ids leak nothing); another instructor gets 403 where the course is visible to it (published), and 404 where it is not (a draft or archived course of someone else, or a deleted or unknown one). Appends a lesson to the section: its `position` is the number of lessons the section held. `title` and `kind` are required; `summary`, `body`, `url` and `durationMinutes` default to null, `preview` to false and `status` to `draft`. A `video` or `link` lesson needs a `url` (an absolute `https` URL): without one the answer is a 400 with an `errors` entry for `body.url`. A course holds at most 1,000 lessons, drafts included: one more is a 409 `conflict`. A section that does not exist, was deleted or belongs to another course is 404. Request bodies of up to 256 kB are accepted here (a `body` of 60,000 characters in any script), instead of the usual 100 kB; a larger one is a 413 `payload-too-large`. A published lesson counts at once in the course's `lessonCount` and `totalDurationMinutes` and in every student's progress.
+     */
+    post: operations['createLesson'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/courses/{courseId}/lessons/{lessonId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a lesson of the course. */
+        lessonId: components['parameters']['LessonIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a lesson
+     * @description Anyone who may read the lesson's content; the token is optional, but a token that is given must be valid (401 otherwise). The course's owner and admins read every lesson of it; a caller with an active enrollment in the course reads its published lessons; anyone, even without a token, reads the published lessons marked `preview` of a published course. The checks, in order: a course the caller cannot see (a draft or archived course of someone else, or a deleted or unknown one) is 404; a lesson that does not exist, was deleted or belongs to another course is 404, and so is a draft lesson for anyone but the course's owner and admins; a published lesson that the caller may not read (not a preview, and no active enrollment: a cancelled one does not count) is 403 `enrollment-required`, with or without a token. The answer carries an `ETag`; with a matching `If-None-Match` it is a 304 with no body.
+     */
+    get: operations['getLesson'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a lesson
+     * @description Instructors and admins: the course's owner, or an admin. A student gets 403 whatever the course (its role may not manage content, so ids leak nothing); another instructor gets 403 where the course is visible to it (published), and 404 where it is not (a draft or archived course of someone else, or a deleted or unknown one). Deletes the lesson; the lessons after it in its section move up one place, so positions stay contiguous. From then on the lesson is 404. Its completions stay in the database but leave every count at once: the course's `lessonCount` and `totalDurationMinutes`, and every student's progress. A lesson that does not exist, was deleted or belongs to another course is 404.
+     */
+    delete: operations['deleteLesson'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a lesson
+     * @description Instructors and admins: the course's owner, or an admin. A student gets 403 whatever the course (its role may not manage content, so ids leak nothing); another instructor gets 403 where the course is visible to it (published), and 404 where it is not (a draft or archived course of someone else, or a deleted or unknown one). Changes the properties that the body names (at least one); the others stay as they are, and null clears `summary`, `body`, `url` or `durationMinutes`. The section and the position cannot be set here (a body naming them is a 400): `replaceCourseOutline` moves lessons. After the change a `video` or `link` lesson must still have a `url`: otherwise the answer is a 400 with an `errors` entry for `body.url`, and nothing changes. A lesson that does not exist, was deleted or belongs to another course is 404. With `If-Match`, a version that is no longer current is a 412 and nothing changes. Publishing or unpublishing the lesson, or changing a published lesson's duration, changes the course's `lessonCount` and `totalDurationMinutes` and every student's progress at once; completions are kept. Request bodies of up to 256 kB are accepted here (a `body` of 60,000 characters in any script), instead of the usual 100 kB; a larger one is a 413 `payload-too-large`. The answer carries the new `ETag`.
+     */
+    patch: operations['updateLesson'];
+    trace?: never;
+  };
+  '/api/v1/courses/{courseId}/lessons/{lessonId}/completion': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a lesson of the course. */
+        lessonId: components['parameters']['LessonIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Complete a lesson
+     * @description Any authenticated caller with an active enrollment in the course, for itself. Records that the caller has completed the lesson, and answers with the completion and the caller's progress through the course after it. Idempotent: calling it again changes nothing and answers with the same `completedAt`, the first one. Completing the last published lesson that was not complete sets the progress's `completedAt`. The checks, in order: a course the caller cannot see (a draft or archived course of someone else, or a deleted or unknown one) is 404; a lesson that does not exist, was deleted, belongs to another course or is a draft is 404 (only published lessons are completed, whoever asks); without an active enrollment in the course (none, or a cancelled one) the answer is 403 `enrollment-required`, the course's owner included, who cannot enroll in it. No body.
+     */
+    put: operations['completeLesson'];
+    post?: never;
+    /**
+     * Undo the completion of a lesson
+     * @description Any authenticated caller with an active enrollment in the course, for itself. Removes the caller's completion of the lesson: the answer is 204 also when the lesson was not complete. The caller's progress goes down with it, and its `completedAt` back to null. The checks, in order: a course the caller cannot see (a draft or archived course of someone else, or a deleted or unknown one) is 404; a lesson that does not exist, was deleted, belongs to another course or is a draft is 404 (only published lessons are completed, whoever asks); without an active enrollment in the course (none, or a cancelled one) the answer is 403 `enrollment-required`, the course's owner included, who cannot enroll in it.
+     */
+    delete: operations['uncompleteLesson'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/courses/{courseId}/progress': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get my progress in a course
+     * @description Any authenticated caller enrolled in the course, actively or not: a cancelled enrollment keeps its completions, and they can still be read. The caller's progress through the course's published lessons, as they are now (see `Progress`), and one entry per published lesson in outline order (by the section's position, then the lesson's), with the caller's `completedAt` or null. A course the caller cannot see (a draft or archived course of someone else, or a deleted or unknown one) is 404. Anyone else who can see it, and has never enrolled in it, gets 403 `enrollment-required`: the course's owner and admins too, who manage the content but hold no progress of their own.
+     */
+    get: operations['getCourseProgress'];
     put?: never;
     post?: never;
     delete?: never;
@@ -481,6 +670,7 @@ export interface components {
      *     | `https://opencourse.dev/problems/invalid-credentials` | 401 | `loginUser`: wrong email or password, or a suspended account. |
      *     | `https://opencourse.dev/problems/email-not-verified` | 403 | `loginUser`: right password, but the email is not verified yet and verification is required. |
      *     | `https://opencourse.dev/problems/forbidden` | 403 | The caller's role or relation to the resource does not allow the operation. |
+     *     | `https://opencourse.dev/problems/enrollment-required` | 403 | The course is visible to the caller, but its content needs an active enrollment (`getLesson`, `completeLesson`, `uncompleteLesson`; any enrollment for `getCourseProgress`). |
      *     | `https://opencourse.dev/problems/not-found` | 404 | No such resource, or one the caller may not see; also an unknown path. |
      *     | `https://opencourse.dev/problems/method-not-allowed` | 405 | A method that the path does not support. |
      *     | `https://opencourse.dev/problems/conflict` | 409 | Any other clash with the current state of a resource. |
@@ -490,8 +680,10 @@ export interface components {
      *     | `https://opencourse.dev/problems/last-admin` | 409 | The change or deletion would leave no active admin. |
      *     | `https://opencourse.dev/problems/owns-courses` | 409 | Deleting an account that still owns courses that are not deleted. |
      *     | `https://opencourse.dev/problems/capacity-below-enrolled` | 409 | `updateCourse`: a `capacity` under the current `enrolledCount`. |
+     *     | `https://opencourse.dev/problems/outline-mismatch` | 409 | `replaceCourseOutline`: the body does not name each section and each lesson of the course exactly once. |
+     *     | `https://opencourse.dev/problems/section-not-empty` | 409 | `deleteSection`: the section still holds lessons (drafts included). |
      *     | `https://opencourse.dev/problems/precondition-failed` | 412 | An `If-Match` that does not match the current `ETag`. |
-     *     | `https://opencourse.dev/problems/payload-too-large` | 413 | A body over 100 kB. |
+     *     | `https://opencourse.dev/problems/payload-too-large` | 413 | A body over 100 kB (256 kB for `createLesson` and `updateLesson`). |
      *     | `https://opencourse.dev/problems/unsupported-media-type` | 415 | A body that is not `application/json`. |
      *     | `https://opencourse.dev/problems/rate-limited` | 429 | Too many requests; wait `Retry-After` seconds. |
      *     | `https://opencourse.dev/problems/internal-error` | 500 | An unexpected failure; the body holds no internals. Quote `requestId` when reporting it. |
@@ -834,6 +1026,45 @@ export interface components {
      */
     EnrollmentStatus: 'active' | 'cancelled';
     /**
+     * Format: date-time
+     * @description An instant as an RFC 3339 date-time in UTC, as `Timestamp`, or null when the event has not happened (yet).
+     * @example 2026-01-20T10:00:00Z
+     */
+    NullableTimestamp: string | null;
+    /** @description The properties of a student's progress through a course, shared by `Progress` and `CourseProgress`. Open on its own, only so that those two can build on it; each of them is closed (`unevaluatedProperties: false`). */
+    ProgressFields: {
+      /**
+       * Format: int32
+       * @description How many of the course's published lessons the student has completed (0 to 1,000).
+       * @example 2
+       */
+      completedLessons: number;
+      /**
+       * Format: int32
+       * @description How many published lessons the course holds now (0 to 1,000).
+       * @example 3
+       */
+      totalLessons: number;
+      /**
+       * Format: int32
+       * @description `completedLessons` out of `totalLessons`, as a whole percentage rounded down (0 to 100): 100 only when every published lesson is complete; 0 when the course has none.
+       * @example 66
+       */
+      percent: number;
+      /** @description When the student finished the course: the latest `completedAt` among its completions of the published lessons, once every one of them is complete; null while some published lesson is not complete, or when the course has no published lesson. */
+      completedAt: components['schemas']['NullableTimestamp'];
+    };
+    /**
+     * @description A student's progress through a course. It counts published lessons only, as they are now: publishing, unpublishing or deleting a lesson changes every student's totals at once (the completions themselves stay, and count again if the lesson is published again). `completedAt` is null while some published lesson is not complete (or the course has none); otherwise it is the latest `completedAt` among the student's completions of the published lessons.
+     * @example {
+     *       "completedLessons": 2,
+     *       "totalLessons": 3,
+     *       "percent": 66,
+     *       "completedAt": null
+     *     }
+     */
+    Progress: components['schemas']['ProgressFields'];
+    /**
      * Format: uuid
      * @description The id of a course.
      * @example 7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6
@@ -880,11 +1111,17 @@ export interface components {
       instructor: components['schemas']['InstructorSummary'];
     };
     /**
-     * @description An enrollment of the caller, as `getCurrentUser` shows it.
+     * @description An enrollment of the caller, with its progress, as `getCurrentUser` shows it.
      * @example {
      *       "id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
      *       "status": "active",
      *       "enrolledAt": "2026-02-03T08:15:00Z",
+     *       "progress": {
+     *         "completedLessons": 2,
+     *         "totalLessons": 3,
+     *         "percent": 66,
+     *         "completedAt": null
+     *       },
      *       "course": {
      *         "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
      *         "title": "Introduction to compilers",
@@ -900,6 +1137,8 @@ export interface components {
       id: components['schemas']['EnrollmentId'];
       status: components['schemas']['EnrollmentStatus'];
       enrolledAt: components['schemas']['Timestamp'];
+      /** @description The caller's progress through the course's published lessons, as they are now. */
+      progress: components['schemas']['Progress'];
       course: components['schemas']['CourseSummary'];
     };
     /**
@@ -911,6 +1150,12 @@ export interface components {
      *           "id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
      *           "status": "active",
      *           "enrolledAt": "2026-02-03T08:15:00Z",
+     *           "progress": {
+     *             "completedLessons": 2,
+     *             "totalLessons": 3,
+     *             "percent": 66,
+     *             "completedAt": null
+     *           },
      *           "course": {
      *             "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
      *             "title": "Introduction to compilers",
@@ -993,12 +1238,6 @@ export interface components {
        */
       nextCursor: components['schemas']['Cursor'] | null;
     };
-    /**
-     * Format: date-time
-     * @description An instant as an RFC 3339 date-time in UTC, as `Timestamp`, or null when the event has not happened (yet).
-     * @example 2026-01-20T10:00:00Z
-     */
-    NullableTimestamp: string | null;
     /** @description The properties of an enrollment, shared by `Enrollment` and `MyEnrollment`. Open on its own, only so that those two can build on it; each of them is closed (`unevaluatedProperties: false`). */
     EnrollmentFields: {
       id: components['schemas']['EnrollmentId'];
@@ -1008,6 +1247,8 @@ export interface components {
       enrolledAt: components['schemas']['Timestamp'];
       /** @description When the enrollment was cancelled, or null while it is active. */
       cancelledAt: components['schemas']['NullableTimestamp'];
+      /** @description The user's progress through the course's published lessons, as they are now. A cancelled enrollment keeps its completions, so its progress stays. */
+      progress: components['schemas']['Progress'];
     };
     /**
      * @description An enrollment of the caller (every property of `Enrollment`), with its course.
@@ -1018,6 +1259,12 @@ export interface components {
      *       "status": "active",
      *       "enrolledAt": "2026-02-03T08:15:00Z",
      *       "cancelledAt": null,
+     *       "progress": {
+     *         "completedLessons": 2,
+     *         "totalLessons": 3,
+     *         "percent": 66,
+     *         "completedAt": null
+     *       },
      *       "course": {
      *         "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
      *         "title": "Introduction to compilers",
@@ -1043,6 +1290,12 @@ export interface components {
      *           "status": "cancelled",
      *           "enrolledAt": "2026-01-22T19:05:00Z",
      *           "cancelledAt": "2026-01-29T07:40:00Z",
+     *           "progress": {
+     *             "completedLessons": 5,
+     *             "totalLessons": 5,
+     *             "percent": 100,
+     *             "completedAt": "2026-01-28T18:20:00Z"
+     *           },
      *           "course": {
      *             "id": "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b",
      *             "title": "Programming in COBOL",
@@ -1134,6 +1387,8 @@ export interface components {
      *       "status": "published",
      *       "capacity": 30,
      *       "enrolledCount": 12,
+     *       "lessonCount": 3,
+     *       "totalDurationMinutes": 55,
      *       "instructor": {
      *         "id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
      *         "name": "Grace Hopper"
@@ -1158,6 +1413,18 @@ export interface components {
        * @example 12
        */
       enrolledCount: number;
+      /**
+       * Format: int32
+       * @description How many published lessons the course holds (0 to 1,000); drafts are not counted. Publishing or unpublishing a lesson, and creating or deleting a published one, change it, and with it the course's `ETag` (not its `updatedAt`, which tells when the course's own fields last changed).
+       * @example 3
+       */
+      lessonCount: number;
+      /**
+       * Format: int32
+       * @description The `durationMinutes` of the course's published lessons, summed (a null duration counts as 0): 0 to 1,440,000. It changes, with the course's `ETag`, whenever `lessonCount` does or a published lesson's duration changes.
+       * @example 55
+       */
+      totalDurationMinutes: number;
       instructor: components['schemas']['InstructorSummary'];
       createdAt: components['schemas']['Timestamp'];
       updatedAt: components['schemas']['Timestamp'];
@@ -1178,6 +1445,8 @@ export interface components {
      *           "status": "published",
      *           "capacity": 30,
      *           "enrolledCount": 12,
+     *           "lessonCount": 3,
+     *           "totalDurationMinutes": 55,
      *           "instructor": {
      *             "id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
      *             "name": "Grace Hopper"
@@ -1237,14 +1506,20 @@ export interface components {
       capacity: components['schemas']['Capacity'];
     };
     /**
-     * @description A user's place in a course. There is at most one per user and course.
+     * @description A user's place in a course, with its progress. There is at most one per user and course.
      * @example {
      *       "id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
      *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
      *       "userId": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
      *       "status": "active",
      *       "enrolledAt": "2026-02-03T08:15:00Z",
-     *       "cancelledAt": null
+     *       "cancelledAt": null,
+     *       "progress": {
+     *         "completedLessons": 2,
+     *         "totalLessons": 3,
+     *         "percent": 66,
+     *         "completedAt": null
+     *       }
      *     }
      */
     Enrollment: components['schemas']['EnrollmentFields'];
@@ -1262,7 +1537,7 @@ export interface components {
       email: components['schemas']['Email'];
     };
     /**
-     * @description An enrollment in a course, as its owner sees it.
+     * @description An enrollment in a course, with the student's progress, as its owner sees it.
      * @example {
      *       "user": {
      *         "id": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
@@ -1271,7 +1546,13 @@ export interface components {
      *       },
      *       "status": "active",
      *       "enrolledAt": "2026-02-03T08:15:00Z",
-     *       "cancelledAt": null
+     *       "cancelledAt": null,
+     *       "progress": {
+     *         "completedLessons": 2,
+     *         "totalLessons": 3,
+     *         "percent": 66,
+     *         "completedAt": null
+     *       }
      *     }
      */
     CourseEnrollment: {
@@ -1280,6 +1561,8 @@ export interface components {
       enrolledAt: components['schemas']['Timestamp'];
       /** @description When the enrollment was cancelled, or null while it is active. */
       cancelledAt: components['schemas']['NullableTimestamp'];
+      /** @description The student's progress through the course's published lessons, as they are now; a cancelled enrollment keeps its completions. */
+      progress: components['schemas']['Progress'];
     };
     /**
      * @description One page of the enrollments of a course, at most 100 (the largest `limit`).
@@ -1293,7 +1576,13 @@ export interface components {
      *           },
      *           "status": "cancelled",
      *           "enrolledAt": "2026-01-25T13:00:00Z",
-     *           "cancelledAt": "2026-01-30T09:10:00Z"
+     *           "cancelledAt": "2026-01-30T09:10:00Z",
+     *           "progress": {
+     *             "completedLessons": 1,
+     *             "totalLessons": 3,
+     *             "percent": 33,
+     *             "completedAt": null
+     *           }
      *         }
      *       ],
      *       "nextCursor": "WyJjb3Vyc2UtZW5yb2xsbWVudHM6YU5WMGQtdXFidnpLcEgtbiIsMTc2OTM0NjAwMDAwMCwiNGQ1ZTZmNzAtODE5Mi00YTNiLTljNGQtNWU2ZjcwODE5YTJiIl0.9rfIHE8c8K8Cd9YroXkrzl"
@@ -1302,6 +1591,387 @@ export interface components {
     CourseEnrollmentPage: components['schemas']['Page'] & {
       /** @description The enrollments of this page. */
       items: components['schemas']['CourseEnrollment'][];
+    };
+    /**
+     * Format: uuid
+     * @description The id of a section of a course.
+     * @example 6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01
+     */
+    SectionId: string;
+    /**
+     * @description The title of a section, 1 to 200 characters.
+     * @example Getting started
+     */
+    SectionTitle: string;
+    /**
+     * Format: int32
+     * @description The 0-based place of a section in its course, or of a lesson in its section. Positions are always contiguous (0, 1, 2, ...): creating appends at the end, deleting closes the gap, and `replaceCourseOutline` is the only way to reorder.
+     * @example 0
+     */
+    Position: number;
+    /** @description The properties of a section, shared by `Section` and `OutlineSection`. Open on its own, only so that those two can build on it; each of them is closed (`unevaluatedProperties: false`). */
+    SectionFields: {
+      id: components['schemas']['SectionId'];
+      courseId: components['schemas']['CourseId'];
+      title: components['schemas']['SectionTitle'];
+      /** @description The 0-based place of the section in its course. */
+      position: components['schemas']['Position'];
+      createdAt: components['schemas']['Timestamp'];
+      /** @description When the section's title or position last changed. */
+      updatedAt: components['schemas']['Timestamp'];
+    };
+    /**
+     * Format: uuid
+     * @description The id of a lesson.
+     * @example 8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c01
+     */
+    LessonId: string;
+    /**
+     * @description The title of a lesson, 1 to 200 characters.
+     * @example What a compiler does
+     */
+    LessonTitle: string;
+    /**
+     * @description A short text that the outline shows under the lesson's title, at most 500 characters, or null when there is none.
+     * @example The passes of a compiler, and why there are so many of them.
+     */
+    LessonSummary: string | null;
+    /**
+     * @description What the lesson is. `text`: its `body` is the lesson. `video`: a video at `url` (hosted elsewhere: the API stores the address only), with `body` as optional notes. `link`: a page elsewhere, at `url`, with `body` as optional notes. A `video` or `link` lesson always has a `url`.
+     * @example text
+     * @enum {string}
+     */
+    LessonKind: 'text' | 'video' | 'link';
+    /**
+     * Format: int32
+     * @description How long the lesson takes, in whole minutes (0 to 1,440, a day), or null when unstated. Published lessons' durations add up to the course's `totalDurationMinutes` (null counting as 0).
+     * @example 12
+     */
+    LessonDuration: number | null;
+    /**
+     * @description Whether the lesson is a free preview: a published preview of a published course can be read with `getLesson` by anyone, without a token or an enrollment.
+     * @example false
+     */
+    LessonPreview: boolean;
+    /**
+     * @description `draft`: seen only by the course's owner and admins (404 to everyone else), and not counted in `lessonCount`, `totalDurationMinutes` or anyone's progress. `published`: in the outline for everyone who can see the course, and counted.
+     * @example published
+     * @enum {string}
+     */
+    LessonStatus: 'draft' | 'published';
+    /** @description The properties of a lesson that the outline shows too, shared by `Lesson` and `OutlineLesson`. Open on its own, only so that those two can build on it; each of them is closed (`unevaluatedProperties: false`). */
+    LessonFields: {
+      id: components['schemas']['LessonId'];
+      courseId: components['schemas']['CourseId'];
+      sectionId: components['schemas']['SectionId'];
+      title: components['schemas']['LessonTitle'];
+      summary: components['schemas']['LessonSummary'];
+      kind: components['schemas']['LessonKind'];
+      durationMinutes: components['schemas']['LessonDuration'];
+      preview: components['schemas']['LessonPreview'];
+      status: components['schemas']['LessonStatus'];
+      /** @description The 0-based place of the lesson in its section, counting draft lessons: someone who does not see the drafts (anyone but the course's owner and admins) may see gaps where they are. */
+      position: components['schemas']['Position'];
+      createdAt: components['schemas']['Timestamp'];
+      /** @description When the lesson last changed, its section or position included. */
+      updatedAt: components['schemas']['Timestamp'];
+    };
+    /**
+     * @description A lesson as the outline shows it: every property of `Lesson` but its content (`body` and `url`, which `getLesson` gives), plus the caller's own completion of it.
+     * @example {
+     *       "id": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c01",
+     *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *       "sectionId": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01",
+     *       "title": "What a compiler does",
+     *       "summary": "The passes of a compiler, and why there are so many of them.",
+     *       "kind": "text",
+     *       "durationMinutes": 12,
+     *       "preview": true,
+     *       "status": "published",
+     *       "position": 0,
+     *       "createdAt": "2026-01-18T14:20:00Z",
+     *       "updatedAt": "2026-01-19T09:00:00Z",
+     *       "completedAt": "2026-02-03T09:00:00Z"
+     *     }
+     */
+    OutlineLesson: components['schemas']['LessonFields'] & {
+      /** @description When the caller completed the lesson (`completeLesson`), or null: always null for an anonymous caller and for anyone who has not completed it. */
+      completedAt: components['schemas']['NullableTimestamp'];
+    };
+    /**
+     * @description A section as the outline shows it: every property of `Section`, plus its lessons in order.
+     * @example {
+     *       "id": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01",
+     *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *       "title": "Getting started",
+     *       "position": 0,
+     *       "createdAt": "2026-01-18T14:10:00Z",
+     *       "updatedAt": "2026-01-18T14:10:00Z",
+     *       "lessons": [
+     *         {
+     *           "id": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c01",
+     *           "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *           "sectionId": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01",
+     *           "title": "What a compiler does",
+     *           "summary": "The passes of a compiler, and why there are so many of them.",
+     *           "kind": "text",
+     *           "durationMinutes": 12,
+     *           "preview": true,
+     *           "status": "published",
+     *           "position": 0,
+     *           "createdAt": "2026-01-18T14:20:00Z",
+     *           "updatedAt": "2026-01-19T09:00:00Z",
+     *           "completedAt": null
+     *         }
+     *       ]
+     *     }
+     */
+    OutlineSection: components['schemas']['SectionFields'] & {
+      /** @description The section's lessons by `position`, at most 1,000: all of them for the course's owner and admins, the published ones for everyone else. May be empty. */
+      lessons: components['schemas']['OutlineLesson'][];
+    };
+    /**
+     * @description The table of contents of a course: its sections by `position`, each with its lessons by `position`. Empty sections are listed; draft lessons only for the course's owner and admins.
+     * @example {
+     *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *       "sections": [
+     *         {
+     *           "id": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01",
+     *           "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *           "title": "Getting started",
+     *           "position": 0,
+     *           "createdAt": "2026-01-18T14:10:00Z",
+     *           "updatedAt": "2026-01-18T14:10:00Z",
+     *           "lessons": [
+     *             {
+     *               "id": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c01",
+     *               "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *               "sectionId": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01",
+     *               "title": "What a compiler does",
+     *               "summary": "The passes of a compiler, and why there are so many of them.",
+     *               "kind": "text",
+     *               "durationMinutes": 12,
+     *               "preview": true,
+     *               "status": "published",
+     *               "position": 0,
+     *               "createdAt": "2026-01-18T14:20:00Z",
+     *               "updatedAt": "2026-01-19T09:00:00Z",
+     *               "completedAt": null
+     *             }
+     *           ]
+     *         }
+     *       ]
+     *     }
+     */
+    CourseOutline: {
+      courseId: components['schemas']['CourseId'];
+      /** @description The course's sections by `position`, at most 100. */
+      sections: components['schemas']['OutlineSection'][];
+    };
+    /**
+     * @description One section of a new outline: the section's id and, in their new order, the ids of every lesson it is to hold (drafts included).
+     * @example {
+     *       "id": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01",
+     *       "lessonIds": [
+     *         "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c01",
+     *         "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c02",
+     *         "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c04"
+     *       ]
+     *     }
+     */
+    SectionOrder: {
+      id: components['schemas']['SectionId'];
+      /** @description The lessons of the section, in their new order (position 0 first), at most 1,000, each once. A lesson named under another section than its own moves there. */
+      lessonIds: components['schemas']['LessonId'][];
+    };
+    /**
+     * @description The new order of every section of the course, and of every lesson in each: the sections in their new order (position 0 first), each with its lessons in their new order. It must name each section and each lesson of the course (drafts included) exactly once, and nothing else.
+     * @example {
+     *       "sections": [
+     *         {
+     *           "id": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01",
+     *           "lessonIds": [
+     *             "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c01",
+     *             "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c02",
+     *             "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c04"
+     *           ]
+     *         },
+     *         {
+     *           "id": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a02",
+     *           "lessonIds": [
+     *             "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c03"
+     *           ]
+     *         }
+     *       ]
+     *     }
+     */
+    ReplaceCourseOutlineRequest: {
+      /** @description Every section of the course, in the new order; at most 100. */
+      sections: components['schemas']['SectionOrder'][];
+    };
+    /**
+     * @description A new section, appended after the course's last one.
+     * @example {
+     *       "title": "Parsing"
+     *     }
+     */
+    CreateSectionRequest: {
+      title: components['schemas']['SectionTitle'];
+    };
+    /**
+     * @description A section of a course: a titled, ordered group of lessons. A course holds at most 100 sections.
+     * @example {
+     *       "id": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01",
+     *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *       "title": "Getting started",
+     *       "position": 0,
+     *       "createdAt": "2026-01-18T14:10:00Z",
+     *       "updatedAt": "2026-01-18T14:10:00Z"
+     *     }
+     */
+    Section: components['schemas']['SectionFields'];
+    /**
+     * @description A section's new title. The position changes only with `replaceCourseOutline`.
+     * @example {
+     *       "title": "Lexical analysis"
+     *     }
+     */
+    UpdateSectionRequest: {
+      title: components['schemas']['SectionTitle'];
+    };
+    /**
+     * @description The content of the lesson as Markdown (CommonMark), at most 60,000 characters of any script, or null when there is none. Clients render it; the API stores it as given.
+     * @example # What a compiler does
+     *
+     *     A compiler reads a program in one language and writes it in another.
+     */
+    LessonBody: string | null;
+    /**
+     * Format: uri
+     * @description Where the lesson's video or page is: an absolute `https` URL of at most 2,000 characters, or null. Required (not null) for `video` and `link` lessons: a `video` or `link` lesson without one is a 400 with an `errors` entry for `body.url`. Optional for `text` lessons.
+     * @example https://videos.example.com/compilers/pipeline.mp4
+     */
+    LessonUrl: string | null;
+    /**
+     * @description A new lesson, appended after the section's last one. `title` and `kind` are required. Defaults: `summary`, `body`, `url` and `durationMinutes` null, `preview` false, `status` "draft". A `video` or `link` lesson needs a `url` (otherwise a 400 with an `errors` entry for `body.url`). The section, the position and the timestamps are not taken from the body.
+     * @example {
+     *       "title": "The pipeline, in one video",
+     *       "summary": "Lexing, parsing, checking, lowering and emitting, end to end.",
+     *       "kind": "video",
+     *       "url": "https://videos.example.com/compilers/pipeline.mp4",
+     *       "durationMinutes": 18
+     *     }
+     */
+    CreateLessonRequest: {
+      title: components['schemas']['LessonTitle'];
+      summary?: components['schemas']['LessonSummary'];
+      kind: components['schemas']['LessonKind'];
+      body?: components['schemas']['LessonBody'];
+      url?: components['schemas']['LessonUrl'];
+      durationMinutes?: components['schemas']['LessonDuration'];
+      /** @description Whether the lesson is a free preview; false when absent. */
+      preview?: components['schemas']['LessonPreview'];
+      /** @description `draft` (when absent) or `published`; only a published lesson counts in the course's `lessonCount` and in progress. */
+      status?: components['schemas']['LessonStatus'];
+    };
+    /**
+     * @description A lesson of a course, with its content (`body`, `url`). A course holds at most 1,000 lessons, drafts included.
+     * @example {
+     *       "id": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c01",
+     *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *       "sectionId": "6a1f0c2e-4b3d-4e5f-9a0b-1c2d3e4f5a01",
+     *       "title": "What a compiler does",
+     *       "summary": "The passes of a compiler, and why there are so many of them.",
+     *       "kind": "text",
+     *       "body": "# What a compiler does\n\nA compiler reads a program in one language and writes it in another.",
+     *       "url": null,
+     *       "durationMinutes": 12,
+     *       "preview": true,
+     *       "status": "published",
+     *       "position": 0,
+     *       "createdAt": "2026-01-18T14:20:00Z",
+     *       "updatedAt": "2026-01-19T09:00:00Z"
+     *     }
+     */
+    Lesson: components['schemas']['LessonFields'] & {
+      body: components['schemas']['LessonBody'];
+      url: components['schemas']['LessonUrl'];
+    };
+    /**
+     * @description Changes to a lesson: at least one property; absent ones are left as they are, and null clears `summary`, `body`, `url` or `durationMinutes`. After the change a `video` or `link` lesson must still have a `url` (otherwise a 400 with an `errors` entry for `body.url`). The section and the position cannot be set here: `replaceCourseOutline` moves lessons.
+     * @example {
+     *       "status": "published"
+     *     }
+     */
+    UpdateLessonRequest: {
+      title?: components['schemas']['LessonTitle'];
+      summary?: components['schemas']['LessonSummary'];
+      kind?: components['schemas']['LessonKind'];
+      body?: components['schemas']['LessonBody'];
+      url?: components['schemas']['LessonUrl'];
+      durationMinutes?: components['schemas']['LessonDuration'];
+      preview?: components['schemas']['LessonPreview'];
+      status?: components['schemas']['LessonStatus'];
+    };
+    /**
+     * @description A student's completion of a lesson, and its progress through the course after it.
+     * @example {
+     *       "lessonId": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c03",
+     *       "completedAt": "2026-02-06T20:15:00Z",
+     *       "progress": {
+     *         "completedLessons": 3,
+     *         "totalLessons": 3,
+     *         "percent": 100,
+     *         "completedAt": "2026-02-06T20:15:00Z"
+     *       }
+     *     }
+     */
+    LessonCompletion: {
+      lessonId: components['schemas']['LessonId'];
+      /** @description When the student first completed the lesson; a later `completeLesson` keeps it. */
+      completedAt: components['schemas']['Timestamp'];
+      progress: components['schemas']['Progress'];
+    };
+    /**
+     * @description Whether, and when, the student completed one published lesson.
+     * @example {
+     *       "lessonId": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c01",
+     *       "completedAt": "2026-02-03T09:00:00Z"
+     *     }
+     */
+    LessonProgress: {
+      lessonId: components['schemas']['LessonId'];
+      /** @description When the student completed the lesson, or null while it has not. */
+      completedAt: components['schemas']['NullableTimestamp'];
+    };
+    /**
+     * @description The caller's progress through a course (every property of `Progress`), lesson by lesson.
+     * @example {
+     *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *       "completedLessons": 2,
+     *       "totalLessons": 3,
+     *       "percent": 66,
+     *       "completedAt": null,
+     *       "lessons": [
+     *         {
+     *           "lessonId": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c01",
+     *           "completedAt": "2026-02-03T09:00:00Z"
+     *         },
+     *         {
+     *           "lessonId": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c02",
+     *           "completedAt": "2026-02-04T19:30:00Z"
+     *         },
+     *         {
+     *           "lessonId": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c03",
+     *           "completedAt": null
+     *         }
+     *       ]
+     *     }
+     */
+    CourseProgress: components['schemas']['ProgressFields'] & {
+      courseId: components['schemas']['CourseId'];
+      /** @description One entry per published lesson of the course, in outline order (by the section's position, then the lesson's), at most 1,000. */
+      lessons: components['schemas']['LessonProgress'][];
     };
   };
   responses: {
@@ -1392,7 +2062,7 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The request body is larger than 100 kB (`payload-too-large`). */
+    /** @description The request body is larger than the operation accepts (`payload-too-large`): 100 kB, or 256 kB for `createLesson` and `updateLesson`. */
     PayloadTooLarge: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
@@ -1478,7 +2148,7 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The request clashes with the current state of the resource. The operation's description says which problem types it returns: `course-full`, `course-not-published`, `last-admin`, `owns-courses`, `capacity-below-enrolled`, or `conflict` for any other clash. */
+    /** @description The request clashes with the current state of the resource. The operation's description says which problem types it returns: `course-full`, `course-not-published`, `last-admin`, `owns-courses`, `capacity-below-enrolled`, `outline-mismatch`, `section-not-empty`, or `conflict` for any other clash. */
     Conflict: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
@@ -1548,6 +2218,20 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
+    /** @description The course is visible to the caller, but this needs an enrollment in it that the caller does not hold (`enrollment-required`): enroll with `enrollInCourse`, signing in first if need be. The operation's description says which enrollment counts. */
+    EnrollmentRequired: {
+      headers: {
+        'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
   };
   parameters: {
     /** @description Only enrollments with this status; both when absent. */
@@ -1580,8 +2264,12 @@ export interface components {
     CourseIdPath: components['schemas']['CourseId'];
     /** @description One or more `ETag`s the client holds (comma-separated, or `*`). When one matches the current version, the answer is 304 with no body. At most 2048 characters. */
     IfNoneMatchHeader: string;
-    /** @description The `ETag` of the course as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. At most 512 characters. */
+    /** @description The `ETag` of the resource (the course, the outline or the lesson) as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. At most 512 characters. */
     IfMatchHeader: string;
+    /** @description The id of a section of the course. */
+    SectionIdPath: components['schemas']['SectionId'];
+    /** @description The id of a lesson of the course. */
+    LessonIdPath: components['schemas']['LessonId'];
   };
   requestBodies: never;
   headers: {
@@ -2445,7 +3133,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description The `ETag` of the course as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. At most 512 characters. */
+        /** @description The `ETag` of the resource (the course, the outline or the lesson) as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. At most 512 characters. */
         'If-Match'?: components['parameters']['IfMatchHeader'];
       };
       path: {
@@ -2641,6 +3329,516 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  getCourseOutline: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description One or more `ETag`s the client holds (comma-separated, or `*`). When one matches the current version, the answer is 304 with no body. At most 2048 characters. */
+        'If-None-Match'?: components['parameters']['IfNoneMatchHeader'];
+      };
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The outline, as the caller may see it. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CourseOutline'];
+        };
+      };
+      /** @description The outline has not changed since the version in `If-None-Match`. No body. */
+      304: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  replaceCourseOutline: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The `ETag` of the resource (the course, the outline or the lesson) as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. At most 512 characters. */
+        'If-Match'?: components['parameters']['IfMatchHeader'];
+      };
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ReplaceCourseOutlineRequest'];
+      };
+    };
+    responses: {
+      /** @description The outline in its new order. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CourseOutline'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  createSection: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateSectionRequest'];
+      };
+    };
+    responses: {
+      /** @description The section was created, last in the course. `Location` is its path, `/api/v1/courses/{courseId}/sections/{sectionId}`, where `updateSection` and `deleteSection` act. */
+      201: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          Location: components['headers']['Location'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Section'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  deleteSection: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a section of the course. */
+        sectionId: components['parameters']['SectionIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The section is deleted. */
+      204: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  updateSection: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a section of the course. */
+        sectionId: components['parameters']['SectionIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpdateSectionRequest'];
+      };
+    };
+    responses: {
+      /** @description The section after the update. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Section'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  createLesson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a section of the course. */
+        sectionId: components['parameters']['SectionIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateLessonRequest'];
+      };
+    };
+    responses: {
+      /** @description The lesson was created, last in its section. `Location` is its path, `/api/v1/courses/{courseId}/lessons/{lessonId}`, where `getLesson` reads it. */
+      201: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          Location: components['headers']['Location'];
+          ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Lesson'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  getLesson: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description One or more `ETag`s the client holds (comma-separated, or `*`). When one matches the current version, the answer is 304 with no body. At most 2048 characters. */
+        'If-None-Match'?: components['parameters']['IfNoneMatchHeader'];
+      };
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a lesson of the course. */
+        lessonId: components['parameters']['LessonIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The lesson, with its content. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Lesson'];
+        };
+      };
+      /** @description The lesson has not changed since the version in `If-None-Match`. No body. */
+      304: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['EnrollmentRequired'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  deleteLesson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a lesson of the course. */
+        lessonId: components['parameters']['LessonIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The lesson is deleted. */
+      204: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  updateLesson: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The `ETag` of the resource (the course, the outline or the lesson) as the client last read it. When it no longer matches, nothing is changed and the answer is 412 (`*` matches any current version). Without it the write is unconditional. At most 512 characters. */
+        'If-Match'?: components['parameters']['IfMatchHeader'];
+      };
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a lesson of the course. */
+        lessonId: components['parameters']['LessonIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpdateLessonRequest'];
+      };
+    };
+    responses: {
+      /** @description The lesson after the update. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          ETag: components['headers']['ETag'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Lesson'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  completeLesson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a lesson of the course. */
+        lessonId: components['parameters']['LessonIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The lesson is complete: the completion, and the caller's progress through the course. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['LessonCompletion'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['EnrollmentRequired'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  uncompleteLesson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+        /** @description The id of a lesson of the course. */
+        lessonId: components['parameters']['LessonIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The lesson is not complete (any more). */
+      204: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['EnrollmentRequired'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  getCourseProgress: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the course. */
+        courseId: components['parameters']['CourseIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The caller's progress through the course. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CourseProgress'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['EnrollmentRequired'];
       404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];

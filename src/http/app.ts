@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import * as OpenApiValidator from 'express-openapi-validator';
 import './route-matchers';
-import { openapiDocument } from '../contract';
+import { HTTP_METHODS, openapiDocument } from '../contract';
 import type { Services } from '../services';
 import { problems } from '../errors';
 import { answerIfNoneMatch } from './conditional';
@@ -16,7 +16,7 @@ import type { HandlerMap } from './operations';
 import { problemHandler } from './problems';
 import { mountRateLimits } from './rate-limit';
 import { accessLog, requestId } from './request-context';
-import { bindOperations } from './routes';
+import { bindOperations, toExpressPath } from './routes';
 import { bearerAuthHandler } from './security';
 
 const BODY_LIMIT = '100kb';
@@ -81,6 +81,14 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
     if (req.method === 'HEAD') req.method = 'GET';
     next();
   });
+  // Operations that take larger bodies say so in the document (x-max-body-bytes); body-parser
+  // parses a body once, so the general parser below leaves theirs alone.
+  for (const [path, item] of Object.entries(openapiDocument.paths)) {
+    for (const method of HTTP_METHODS) {
+      const limit = item[method]?.['x-max-body-bytes'];
+      if (limit) app[method](toExpressPath(path), express.json({ limit, verify: verifyDepth }));
+    }
+  }
   app.use(express.json({ limit: BODY_LIMIT, verify: verifyDepth }));
   app.use(rejectNulCharacters);
   app.use(

@@ -67,6 +67,8 @@ interface ValidatorError {
   message?: string;
   headers?: Record<string, string>;
   errors?: { path?: string; message?: string }[];
+  /** body-parser's limit in bytes, on entity.too.large. */
+  limit?: number;
 }
 
 /** What a client is told for statuses whose library messages are not written for clients. */
@@ -95,7 +97,8 @@ export function toProblem(err: unknown): HttpProblem {
     return problems.badRequest('The body is not valid JSON, or not a JSON object.');
   }
   if (e.type === 'entity.too.large') {
-    return new HttpProblem(413, 'payload-too-large', 'The body is larger than 100 kB.');
+    const kB = Math.round((e.limit ?? 102_400) / 1024);
+    return new HttpProblem(413, 'payload-too-large', `The body is larger than ${kB} kB.`);
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const kind = KIND_BY_STATUS[status] ?? 'validation-error';

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { components, operations } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
 import type { CourseRecord, CourseStore } from '../data/courses';
-import { HttpProblem, problems } from '../errors';
+import { problems } from '../errors';
 import type { Caller } from './auth';
 import { listingScope, type CursorCodec } from './cursor';
 import { fetchPage, type Page } from './paging';
+import { requireIfMatch } from './versions';
 
 type Schemas = components['schemas'];
 export type Course = Schemas['Course'];
@@ -46,28 +46,13 @@ export function toCourse(row: CourseRecord): Course {
     status: row.status,
     capacity: row.capacity,
     enrolledCount: row.enrolledCount,
+    lessonCount: row.lessonCount,
+    totalDurationMinutes: row.totalDurationMinutes,
     instructor: { id: row.instructorId, name: row.instructorName },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     publishedAt: row.publishedAt?.toISOString() ?? null,
   };
-}
-
-/**
- * The version of a course as the API shows it, enrolledCount included: it changes whenever the
- * representation does, so it serves as the strong ETag (quoted) that If-Match is checked against.
- */
-export function courseVersion(course: Course): string {
-  return createHash('sha1').update(JSON.stringify(course)).digest('base64url');
-}
-
-/**
- * `If-Match` against the course's version: RFC 9110's strong comparison over a list of entity
- * tags (a weak tag never matches); `*` matches any current version.
- */
-function ifMatchHolds(ifMatch: string, course: Course): boolean {
-  const tags = ifMatch.split(',').map((tag) => tag.trim());
-  return tags.includes('*') || tags.includes(`"${courseVersion(course)}"`);
 }
 
 export interface CourseDeps {
@@ -125,13 +110,7 @@ export function createCourseService(deps: CourseDeps) {
       return database.transaction(async (tx) => {
         await store.lock(tx, id);
         const current = requireManager(caller, await store.find(id, tx));
-        if (ifMatch !== undefined && !ifMatchHolds(ifMatch, toCourse(current))) {
-          throw new HttpProblem(
-            412,
-            'precondition-failed',
-            'The course has changed since the version in If-Match; read it again.',
-          );
-        }
+        requireIfMatch(ifMatch, toCourse(current), 'course');
         if (body.capacity !== null && body.capacity < current.enrolledCount) {
           throw problems.conflict(
             'capacity-below-enrolled',

@@ -12,6 +12,7 @@ import type { Caller } from './auth';
 import { canSee, courseNotFound, requireManager } from './courses';
 import { listingScope, type CursorCodec } from './cursor';
 import { fetchPage } from './paging';
+import { toProgress, type Completions } from './progress';
 
 type Schemas = components['schemas'];
 type CurrentUserEnrollments = Schemas['CurrentUserEnrollments'];
@@ -26,7 +27,9 @@ export type EnrollmentListRequest = NonNullable<
 
 const SUMMARY_SIZE = 10;
 
-function toEnrollment(row: EnrollmentRow): Enrollment {
+type EnrollmentFields = Omit<EnrollmentRow, keyof Completions>;
+
+function toEnrollment(row: EnrollmentFields, completions: Completions): Enrollment {
   return {
     id: row.id,
     courseId: row.courseId,
@@ -34,13 +37,14 @@ function toEnrollment(row: EnrollmentRow): Enrollment {
     status: row.status,
     enrolledAt: row.enrolledAt.toISOString(),
     cancelledAt: row.cancelledAt?.toISOString() ?? null,
+    progress: toProgress(completions),
   };
 }
 
 function toMyEnrollment(row: UserEnrollmentRow): MyEnrollment {
   const { course } = row;
   return {
-    ...toEnrollment(row),
+    ...toEnrollment(row, row),
     course: {
       id: course.id,
       title: course.title,
@@ -100,8 +104,14 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
           throw problems.conflict('course-not-published', 'The course is not open for enrollment.');
         }
         const existing = await store.find(tx, courseId, caller.userId);
+        // Completions outlive a cancelled enrollment: coming back keeps them.
+        const completions = {
+          lessonCount: course.lessonCount,
+          completedLessons: existing?.completedLessons ?? 0,
+          lastCompletedAt: existing?.lastCompletedAt ?? null,
+        };
         if (existing?.status === 'active')
-          return { enrollment: toEnrollment(existing), created: false };
+          return { enrollment: toEnrollment(existing, completions), created: false };
         if (course.capacity !== null && course.enrolledCount >= course.capacity) {
           throw problems.conflict('course-full', 'Every seat of the course is taken.');
         }
@@ -109,7 +119,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
           ? await store.setStatus(tx, existing.id, 'active')
           : await store.insert(tx, courseId, caller.userId);
         await courses.addEnrolled(tx, courseId, 1);
-        return { enrollment: toEnrollment(row), created: true };
+        return { enrollment: toEnrollment(row, completions), created: true };
       });
     },
 
@@ -128,7 +138,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     },
 
     async listForCourse(caller: Caller, courseId: string, request: EnrollmentListRequest) {
-      requireManager(caller, await courses.find(courseId));
+      const course = requireManager(caller, await courses.find(courseId));
       const scope = listingScope('course-enrollments', { courseId, status: request.status });
       const page = await pageOf(scope, request, (query) => store.listForCourse(courseId, query));
       const items = page.items.map((row): CourseEnrollment => ({
@@ -136,6 +146,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         status: row.status,
         enrolledAt: row.enrolledAt.toISOString(),
         cancelledAt: row.cancelledAt?.toISOString() ?? null,
+        progress: toProgress({ ...row, lessonCount: course.lessonCount }),
       }));
       return { items, nextCursor: page.nextCursor };
     },
@@ -152,8 +163,8 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
       return {
         total,
         items: items.map((row) => {
-          const { id, status, enrolledAt, course } = toMyEnrollment(row);
-          return { id, status, enrolledAt, course };
+          const { id, status, enrolledAt, course, progress } = toMyEnrollment(row);
+          return { id, status, enrolledAt, course, progress };
         }),
       };
     },

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { createContentStore } from '../data/content';
 import { createCourseStore } from '../data/courses';
 import type { Database } from '../data/database';
 import { createEmailTokenStore } from '../data/email-tokens';
@@ -8,6 +9,7 @@ import { createSessionStore } from '../data/sessions';
 import { createUserStore } from '../data/users';
 import { logger } from '../logger';
 import { createAuthService } from './auth';
+import { createContentService } from './content';
 import { createCourseService } from './courses';
 import { createCursorCodec } from './cursor';
 import { createEnrollmentService } from './enrollments';
@@ -33,6 +35,7 @@ export function createServices(config: Config, database: Database) {
   const courseStore = createCourseStore(database);
   const enrollmentStore = createEnrollmentStore(database);
   const emailTokens = createEmailTokenStore(database);
+  const contentStore = createContentStore(database);
 
   const limits = createLimits(config, database);
   const cursors = createCursorCodec(config.jwtSecret);
@@ -77,6 +80,12 @@ export function createServices(config: Config, database: Database) {
     users,
     courses,
     enrollments,
+    content: createContentService({
+      database,
+      courses: courseStore,
+      content: contentStore,
+      enrollments: enrollmentStore,
+    }),
     /** Start-up tasks that need a migrated database: the first admin from ADMIN_EMAIL. */
     async startup(): Promise<void> {
       const warmUp = passwords.warmUp();

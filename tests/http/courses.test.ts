@@ -61,6 +61,8 @@ describeEachDatabase('courses: create, read, replace, delete', (t) => {
         status: 'draft',
         capacity: null,
         enrolledCount: 0,
+        lessonCount: 0,
+        totalDurationMinutes: 0,
         instructor: { id: owner.id, name: 'Grace Hopper' },
         createdAt: expect.any(String),
         updatedAt: res.body.createdAt,

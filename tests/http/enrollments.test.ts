@@ -47,6 +47,7 @@ describeEachDatabase('enrollments: enroll, leave, roster, capacity under load', 
       status: 'active',
       enrolledAt: expect.any(String),
       cancelledAt: null,
+      progress: { completedLessons: 0, totalLessons: 0, percent: 0, completedAt: null },
     });
     const again = await enroll(id, student);
     expect(again.status).toBe(200);
@@ -64,6 +65,7 @@ describeEachDatabase('enrollments: enroll, leave, roster, capacity under load', 
         status: 'cancelled',
         enrolledAt: first.body.enrolledAt,
         cancelledAt: expect.any(String),
+        progress: { completedLessons: 0, totalLessons: 0, percent: 0, completedAt: null },
       },
     ]);
 

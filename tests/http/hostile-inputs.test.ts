@@ -177,7 +177,7 @@ describeEachDatabase(
       await new Promise((resolve) => server.close(resolve));
     });
 
-    /** Existing resources for the operation's ids: a student, and a published course. */
+    /** Existing resources for the operation's ids: a student, a published course, its content. */
     async function fixtures(t: TestApp): Promise<Record<string, string>> {
       const student = await createUser(t);
       const course = await t
@@ -186,7 +186,26 @@ describeEachDatabase(
         .set(bearer(instructor))
         .send({ title: 'Hostile inputs fixture', status: 'published', capacity: 50 });
       if (course.status !== 201) throw new Error(`fixture course: ${course.status} ${course.text}`);
-      return { userId: student.id, courseId: course.body.id, instructorId: instructor.id };
+      const courseId = course.body.id as string;
+      const section = await t
+        .request()
+        .post(`/api/v1/courses/${courseId}/sections`)
+        .set(bearer(instructor))
+        .send({ title: 'Fixture section' });
+      if (section.status !== 201) throw new Error(`fixture section: ${section.status}`);
+      const lesson = await t
+        .request()
+        .post(`/api/v1/courses/${courseId}/sections/${section.body.id}/lessons`)
+        .set(bearer(instructor))
+        .send({ title: 'Fixture lesson', kind: 'text', status: 'published', preview: true });
+      if (lesson.status !== 201) throw new Error(`fixture lesson: ${lesson.status}`);
+      return {
+        userId: student.id,
+        courseId,
+        sectionId: section.body.id,
+        lessonId: lesson.body.id,
+        instructorId: instructor.id,
+      };
     }
 
     /** After the catalogue: the service still answers, reads, writes and hashes. */

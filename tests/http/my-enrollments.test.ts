@@ -71,6 +71,7 @@ describeEachDatabase("the learner's view: my enrollments and the summary", (t) =
       status: 'cancelled',
       enrolledAt: expect.any(String),
       cancelledAt: expect.any(String),
+      progress: { completedLessons: 0, totalLessons: 0, percent: 0, completedAt: null },
       course: {
         id: courses[1]!.id,
         title: 'Two',
@@ -104,6 +105,7 @@ describeEachDatabase("the learner's view: my enrollments and the summary", (t) =
       id: expect.any(String),
       status: 'active',
       enrolledAt: expect.any(String),
+      progress: { completedLessons: 0, totalLessons: 0, percent: 0, completedAt: null },
       course: {
         id: expect.any(String),
         title: expect.stringMatching(/^Summary/),

@@ -4,6 +4,7 @@ import {
   index,
   integer,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -105,6 +106,10 @@ export const courses = pgTable(
     status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull(),
     capacity: integer('capacity'),
     enrolledCount: integer('enrolled_count').notNull(),
+    // Its published lessons and their minutes, kept in step by every lesson write (data/content.ts)
+    // so that a course answer costs no count.
+    lessonCount: integer('lesson_count').notNull().default(0),
+    totalDurationMinutes: integer('total_duration_minutes').notNull().default(0),
     instructorId: uuid('instructor_id')
       .notNull()
       .references(() => users.id),
@@ -149,6 +154,72 @@ export const enrollments = pgTable(
     index('enrollments_course_enrolled_at_idx').on(t.courseId, t.enrolledAt, t.id),
     index('enrollments_user_enrolled_at_idx').on(t.userId, t.enrolledAt, t.id),
   ],
+);
+
+/** A course's outline: ordered sections, each holding ordered lessons (data/content.ts). */
+export const sections = pgTable(
+  'sections',
+  {
+    id: uuid('id').primaryKey(),
+    courseId: uuid('course_id')
+      .notNull()
+      .references(() => courses.id),
+    title: text('title').notNull(),
+    // 0-based and contiguous within the course; the unique index backs concurrent appends.
+    position: integer('position').notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('sections_course_position_key').on(t.courseId, t.position)],
+);
+
+export const lessons = pgTable(
+  'lessons',
+  {
+    id: uuid('id').primaryKey(),
+    courseId: uuid('course_id')
+      .notNull()
+      .references(() => courses.id),
+    sectionId: uuid('section_id')
+      .notNull()
+      .references(() => sections.id),
+    title: text('title').notNull(),
+    summary: text('summary'),
+    kind: text('kind', { enum: ['text', 'video', 'link'] }).notNull(),
+    body: text('body'),
+    url: text('url'),
+    durationMinutes: integer('duration_minutes'),
+    preview: boolean('preview').notNull(),
+    status: text('status', { enum: ['draft', 'published'] }).notNull(),
+    // 0-based and contiguous within the section.
+    position: integer('position').notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('lessons_section_position_key').on(t.sectionId, t.position),
+    index('lessons_course_id_idx').on(t.courseId, t.status),
+  ],
+);
+
+/**
+ * A student's completion of a lesson. No foreign key to lessons: completions outlive a deleted
+ * lesson (they leave every count, which joins live published lessons).
+ */
+export const lessonCompletions = pgTable(
+  'lesson_completions',
+  {
+    courseId: uuid('course_id')
+      .notNull()
+      .references(() => courses.id),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    lessonId: uuid('lesson_id').notNull(),
+    completedAt: time('completed_at').notNull(),
+  },
+  // A student's progress in a course, a roster page's progress: both walk this key's prefix.
+  (t) => [primaryKey({ columns: [t.courseId, t.userId, t.lessonId] })],
 );
 
 /** rate-limiter-flexible's table (created here so no instance races to create it). */

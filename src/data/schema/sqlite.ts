@@ -1,4 +1,11 @@
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core';
 import { sql } from 'drizzle-orm';
 
 // The SQLite twin of `pg.ts`: same tables, columns and indexes; Dates stored as milliseconds.
@@ -92,6 +99,8 @@ export const courses = sqliteTable(
     status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull(),
     capacity: integer('capacity'),
     enrolledCount: integer('enrolled_count').notNull(),
+    lessonCount: integer('lesson_count').notNull().default(0),
+    totalDurationMinutes: integer('total_duration_minutes').notNull().default(0),
     instructorId: text('instructor_id')
       .notNull()
       .references(() => users.id),
@@ -135,6 +144,64 @@ export const enrollments = sqliteTable(
     index('enrollments_course_enrolled_at_idx').on(t.courseId, t.enrolledAt, t.id),
     index('enrollments_user_enrolled_at_idx').on(t.userId, t.enrolledAt, t.id),
   ],
+);
+
+export const sections = sqliteTable(
+  'sections',
+  {
+    id: text('id').primaryKey(),
+    courseId: text('course_id')
+      .notNull()
+      .references(() => courses.id),
+    title: text('title').notNull(),
+    position: integer('position').notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('sections_course_position_key').on(t.courseId, t.position)],
+);
+
+export const lessons = sqliteTable(
+  'lessons',
+  {
+    id: text('id').primaryKey(),
+    courseId: text('course_id')
+      .notNull()
+      .references(() => courses.id),
+    sectionId: text('section_id')
+      .notNull()
+      .references(() => sections.id),
+    title: text('title').notNull(),
+    summary: text('summary'),
+    kind: text('kind', { enum: ['text', 'video', 'link'] }).notNull(),
+    body: text('body'),
+    url: text('url'),
+    durationMinutes: integer('duration_minutes'),
+    preview: integer('preview', { mode: 'boolean' }).notNull(),
+    status: text('status', { enum: ['draft', 'published'] }).notNull(),
+    position: integer('position').notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('lessons_section_position_key').on(t.sectionId, t.position),
+    index('lessons_course_id_idx').on(t.courseId, t.status),
+  ],
+);
+
+export const lessonCompletions = sqliteTable(
+  'lesson_completions',
+  {
+    courseId: text('course_id')
+      .notNull()
+      .references(() => courses.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    lessonId: text('lesson_id').notNull(),
+    completedAt: time('completed_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.courseId, t.userId, t.lessonId] })],
 );
 
 export const rateLimits = sqliteTable('rate_limits', {

@@ -1,9 +1,7 @@
-import { courseVersion, type Course } from '../../services/courses';
+import type { Course } from '../../services/courses';
+import { etagOf } from '../../services/versions';
 import { nextPageHeaders } from '../pagination';
 import { requireCaller, type HandlerMap } from '../operations';
-
-/** A strong ETag: the version the service checks `If-Match` against. */
-const etagOf = (course: Course) => `"${courseVersion(course)}"`;
 
 const locationOf = (course: Course) => `/api/v1/courses/${course.id}`;
 

@@ -1,6 +1,7 @@
 import { HttpProblem } from '../../errors';
 import type { HandlerMap, OperationId } from '../operations';
 import { authHandlers } from './auth';
+import { contentHandlers } from './content';
 import { courseHandlers } from './courses';
 import { enrollmentHandlers } from './enrollments';
 import { systemHandlers } from './system';
@@ -28,5 +29,6 @@ export const handlers: HandlerMap = {
   ...authHandlers,
   ...userHandlers,
   ...courseHandlers,
+  ...contentHandlers,
   ...enrollmentHandlers,
 };
