@@ -62,11 +62,14 @@ export function createContentStore(database: Database) {
   ): Promise<void> {
     if (moves.length === 0) return;
     const ids = moves.map((move) => move.id);
+    // PostgreSQL types a CASE of bare parameters as text: each value is cast to its column's type.
+    const typed = (column: AnyColumn, value: unknown) =>
+      database.dialect === 'postgresql'
+        ? sql`CAST(${sql.param(value, column)} AS ${sql.raw(column.getSQLType())})`
+        : sql.param(value, column);
     const caseOf = (column: AnyColumn, value: (move: (typeof moves)[number]) => unknown) =>
       sql`CASE ${sql.join(
-        moves.map(
-          (move) => sql`WHEN ${table.id} = ${move.id} THEN ${sql.param(value(move), column)}`,
-        ),
+        moves.map((move) => sql`WHEN ${table.id} = ${move.id} THEN ${typed(column, value(move))}`),
         sql` `,
       )} END`;
     await tx
