@@ -17,3 +17,13 @@ export interface LimitState {
   remaining: number;
   resetSeconds: number;
 }
+
+/** What a student's progress in a course is computed from (services/progress.ts). */
+export interface Completions {
+  /** The course's published lessons, now. */
+  lessonCount: number;
+  /** How many of them the student has completed. */
+  completedLessons: number;
+  /** The latest of those completions, or null without any. */
+  lastCompletedAt: Date | null;
+}

@@ -1,6 +1,6 @@
-import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, max, sql, type SQL } from 'drizzle-orm';
 import type { AnyColumn } from 'drizzle-orm';
-import type { LessonKind, LessonStatus } from '../domain';
+import type { Completions, LessonKind, LessonStatus } from '../domain';
 import { written } from './courses';
 import type { Database, Db } from './database';
 
@@ -50,6 +50,11 @@ export function createContentStore(database: Database) {
 
   const published = eq(lessons.status, 'published');
 
+  // A lesson's section, looked up among the course's own sections: the planner then reads them
+  // through (course, position), not one primary-key probe per lesson.
+  const ofCourse = (courseId: string) =>
+    and(eq(sections.id, lessons.sectionId), eq(sections.courseId, courseId));
+
   /**
    * Moves rows of `table` to new positions (and, for lessons, sections) without ever breaking the
    * unique (parent, position) index: the rows that move first step aside to negative positions,
@@ -85,6 +90,36 @@ export function createContentStore(database: Database) {
     await tx.update(table).set(changes).where(inArray(table.id, ids));
   }
 
+  /**
+   * Completions of published lessons, counted per (course, student) over the cross product of
+   * the ids given: the completions' primary key is walked once per pair, and the course's
+   * published lessons are hashed once (not probed once per completion), so a page of 100
+   * students who finished 500 lessons each costs tens of milliseconds, not hundreds.
+   */
+  const completionsQuery = (courseIds: string[], userIds: string[], db: Db = database.db) =>
+    db
+      .select({
+        courseId: completions.courseId,
+        userId: completions.userId,
+        completedLessons: count(),
+        lastCompletedAt: max(completions.completedAt),
+      })
+      .from(completions)
+      .where(
+        and(
+          inArray(completions.courseId, courseIds),
+          inArray(completions.userId, userIds),
+          inArray(
+            completions.lessonId,
+            db
+              .select({ id: lessons.id })
+              .from(lessons)
+              .where(and(inArray(lessons.courseId, courseIds), published)),
+          ),
+        ),
+      )
+      .groupBy(completions.courseId, completions.userId);
+
   /** A course's sections, in order. */
   const sectionsOf = (courseId: string, db: Db = database.db) =>
     db
@@ -113,7 +148,7 @@ export function createContentStore(database: Database) {
       return db
         .select({ ...outlineColumns, completedAt: completions.completedAt })
         .from(lessons)
-        .innerJoin(sections, eq(sections.id, lessons.sectionId))
+        .innerJoin(sections, ofCourse(courseId))
         .leftJoin(completions, completion)
         .where(and(eq(lessons.courseId, courseId), options.drafts ? undefined : published))
         .orderBy(asc(sections.position), asc(lessons.position));
@@ -300,7 +335,7 @@ export function createContentStore(database: Database) {
       return database.db
         .select({ lessonId: lessons.id, completedAt: completions.completedAt })
         .from(lessons)
-        .innerJoin(sections, eq(sections.id, lessons.sectionId))
+        .innerJoin(sections, ofCourse(courseId))
         .leftJoin(
           completions,
           and(
@@ -313,42 +348,28 @@ export function createContentStore(database: Database) {
         .orderBy(asc(sections.position), asc(lessons.position));
     },
 
+    completionsQuery,
+
     /**
-     * The course's published lessons, and how many of them the user completed (and when last),
-     * in one query; undefined for a deleted or unknown course.
+     * Each student's completions of published lessons, for every (course, student) pair of a
+     * page of enrollments, in one query (none for an empty page); pairs without any are absent.
      */
-    async progressOf(courseId: string, userId: string) {
-      const [row] = await database.db
-        .select({
-          lessonCount: courses.lessonCount,
-          ...completedColumns(database, courses.id, sql`${userId}`),
-        })
-        .from(courses)
-        .where(eq(courses.id, courseId));
-      return row;
+    async completionsOf(pairs: { courseId: string; userId: string }[], db: Db = database.db) {
+      const counts = new Map<string, Omit<Completions, 'lessonCount'>>();
+      if (pairs.length === 0) return counts;
+      const courseIds = [...new Set(pairs.map((pair) => pair.courseId))];
+      const userIds = [...new Set(pairs.map((pair) => pair.userId))];
+      for (const row of await completionsQuery(courseIds, userIds, db)) {
+        counts.set(pairKey(row), row);
+      }
+      return counts;
     },
   };
 }
 
-/**
- * A student's completions of a course's published lessons, as two correlated subqueries over
- * the completions' primary key: enrollment lists select them beside each row, so a page costs
- * one query whatever its size and however many lessons the course has.
- */
-export function completedColumns(
-  database: Database,
-  courseId: SQL | AnyColumn,
-  userId: SQL | AnyColumn,
-) {
-  const { lessons, lessonCompletions: completions } = database.t;
-  const of = sql`FROM ${completions} INNER JOIN ${lessons} ON ${lessons.id} = ${completions.lessonId} AND ${lessons.status} = 'published' WHERE ${completions.courseId} = ${courseId} AND ${completions.userId} = ${userId}`;
-  return {
-    completedLessons: sql<number>`(SELECT count(*) ${of})`.mapWith(Number),
-    lastCompletedAt: sql<Date | null>`(SELECT max(${completions.completedAt}) ${of})`.mapWith(
-      completions.completedAt,
-    ),
-  };
-}
+/** The key of a (course, student) pair in `completionsOf`'s answer. */
+export const pairKey = (pair: { courseId: string; userId: string }) =>
+  `${pair.courseId} ${pair.userId}`;
 
 export type ContentStore = ReturnType<typeof createContentStore>;
 export type SectionRow = Awaited<ReturnType<ContentStore['sectionsOf']>>[number];

@@ -1,6 +1,5 @@
-import { and, desc, eq, getTableColumns, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { EnrollmentStatus } from '../domain';
-import { completedColumns } from './content';
 import { written } from './courses';
 import { afterPosition } from './keyset';
 import { prepared, type Database, type Db } from './database';
@@ -33,9 +32,6 @@ export function createEnrollmentStore(database: Database) {
   }
   const newestFirst = [desc(enrollments.enrolledAt), desc(enrollments.id)];
 
-  // The student's completions in the enrollment's course, beside each row (see completedColumns).
-  const completed = completedColumns(database, enrollments.courseId, enrollments.userId);
-
   const selectedWithCourse = {
     id: enrollments.id,
     courseId: enrollments.courseId,
@@ -44,7 +40,6 @@ export function createEnrollmentStore(database: Database) {
     enrolledAt: enrollments.enrolledAt,
     cancelledAt: enrollments.cancelledAt,
     lessonCount: courses.lessonCount,
-    ...completed,
     course: {
       id: courses.id,
       title: courses.title,
@@ -77,10 +72,9 @@ export function createEnrollmentStore(database: Database) {
   );
 
   return {
-    /** The user's enrollment in the course, with their completions there. */
     async find(tx: Db, courseId: string, userId: string) {
       const [row] = await tx
-        .select({ ...getTableColumns(enrollments), ...completed })
+        .select()
         .from(enrollments)
         .where(and(eq(enrollments.courseId, courseId), eq(enrollments.userId, userId)))
         .limit(1);
@@ -149,7 +143,7 @@ export function createEnrollmentStore(database: Database) {
           status: enrollments.status,
           enrolledAt: enrollments.enrolledAt,
           cancelledAt: enrollments.cancelledAt,
-          ...completed,
+          userId: enrollments.userId,
           user: { id: users.id, name: users.name, email: users.email },
         })
         .from(enrollments)

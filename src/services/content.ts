@@ -8,12 +8,13 @@ import type {
   OutlineLessonRow,
   SectionRow,
 } from '../data/content';
+import { pairKey } from '../data/content';
 import type { Database, Db } from '../data/database';
 import type { EnrollmentStore } from '../data/enrollments';
 import { HttpProblem, problems } from '../errors';
 import type { Caller } from './auth';
 import { canManage, canSee, courseNotFound, requireManager } from './courses';
-import { toProgress } from './progress';
+import { toProgress, toProgressIn } from './progress';
 import { requireIfMatch } from './versions';
 
 type Schemas = components['schemas'];
@@ -127,6 +128,13 @@ export function createContentService(deps: ContentDeps) {
     return { courseId: course.id, sections };
   }
 
+  /** A student's progress through `course`. */
+  async function progressOf(course: CourseRecord, userId: string) {
+    const pair = { courseId: course.id, userId };
+    const counts = await content.completionsOf([pair]);
+    return toProgressIn(course.lessonCount, counts.get(pairKey(pair)));
+  }
+
   /** Runs a manager's write on a course's content, under the course's lock. */
   function managing<T>(
     caller: Caller,
@@ -152,7 +160,7 @@ export function createContentService(deps: ContentDeps) {
   }
 
   /**
-   * The course and published lesson a student works on: 404 where the course or the lesson is
+   * The course of a published lesson a student works on: 404 where the course or the lesson is
    * not visible (drafts included), 403 without an active enrollment.
    */
   async function studentLesson(caller: Caller, courseId: string, lessonId: string) {
@@ -164,7 +172,7 @@ export function createContentService(deps: ContentDeps) {
     }
     const enrollment = await enrollments.find(database.db, courseId, caller.userId);
     if (enrollment?.status !== 'active') throw enrollmentRequired();
-    return lesson;
+    return course;
   }
 
   return {
@@ -327,15 +335,12 @@ export function createContentService(deps: ContentDeps) {
 
     /** Marks a lesson complete, once: a second call keeps the first completion's time. */
     async complete(caller: Caller, courseId: string, lessonId: string) {
-      await studentLesson(caller, courseId, lessonId);
+      const course = await studentLesson(caller, courseId, lessonId);
       const completedAt = await content.complete(courseId, caller.userId, lessonId);
-      const progress = await content.progressOf(courseId, caller.userId);
       return {
         lessonId,
         completedAt: completedAt.toISOString(),
-        progress: toProgress(
-          progress ?? { lessonCount: 0, completedLessons: 0, lastCompletedAt: null },
-        ),
+        progress: await progressOf(course, caller.userId),
       };
     },
 

@@ -1,5 +1,6 @@
 import type { components, operations } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
+import { pairKey, type ContentStore } from '../data/content';
 import type { CourseStore } from '../data/courses';
 import type {
   EnrollmentPageQuery,
@@ -12,7 +13,7 @@ import type { Caller } from './auth';
 import { canSee, courseNotFound, requireManager } from './courses';
 import { listingScope, type CursorCodec } from './cursor';
 import { fetchPage } from './paging';
-import { toProgress, type Completions } from './progress';
+import { toProgressIn, type Progress } from './progress';
 
 type Schemas = components['schemas'];
 type CurrentUserEnrollments = Schemas['CurrentUserEnrollments'];
@@ -27,9 +28,7 @@ export type EnrollmentListRequest = NonNullable<
 
 const SUMMARY_SIZE = 10;
 
-type EnrollmentFields = Omit<EnrollmentRow, keyof Completions>;
-
-function toEnrollment(row: EnrollmentFields, completions: Completions): Enrollment {
+function toEnrollment(row: EnrollmentRow, progress: Progress): Enrollment {
   return {
     id: row.id,
     courseId: row.courseId,
@@ -37,14 +36,14 @@ function toEnrollment(row: EnrollmentFields, completions: Completions): Enrollme
     status: row.status,
     enrolledAt: row.enrolledAt.toISOString(),
     cancelledAt: row.cancelledAt?.toISOString() ?? null,
-    progress: toProgress(completions),
+    progress,
   };
 }
 
-function toMyEnrollment(row: UserEnrollmentRow): MyEnrollment {
+function toMyEnrollment(row: UserEnrollmentRow, progress: Progress): MyEnrollment {
   const { course } = row;
   return {
-    ...toEnrollment(row, row),
+    ...toEnrollment(row, progress),
     course: {
       id: course.id,
       title: course.title,
@@ -59,10 +58,26 @@ export interface EnrollmentDeps {
   cursors: CursorCodec;
   courses: CourseStore;
   enrollments: EnrollmentStore;
+  content: ContentStore;
 }
 
 export function createEnrollmentService(deps: EnrollmentDeps) {
-  const { database, cursors, courses, enrollments: store } = deps;
+  const { database, cursors, courses, enrollments: store, content } = deps;
+
+  /**
+   * The progress of each enrollment of a page, in order: one query for the whole page (none for
+   * an empty one), whatever its size and however many lessons its students completed.
+   */
+  async function withProgress<R extends { courseId: string; userId: string; lessonCount: number }>(
+    rows: R[],
+    db: Db = database.db,
+  ): Promise<(R & { progress: Progress })[]> {
+    const counts = await content.completionsOf(rows, db);
+    return rows.map((row) => ({
+      ...row,
+      progress: toProgressIn(row.lessonCount, counts.get(pairKey(row))),
+    }));
+  }
 
   /** One page of an enrollment list, newest first: (enrolledAt, id) is its keyset. */
   function pageOf<R extends { id: string; enrolledAt: Date }>(
@@ -104,14 +119,17 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
           throw problems.conflict('course-not-published', 'The course is not open for enrollment.');
         }
         const existing = await store.find(tx, courseId, caller.userId);
-        // Completions outlive a cancelled enrollment: coming back keeps them.
-        const completions = {
-          lessonCount: course.lessonCount,
-          completedLessons: existing?.completedLessons ?? 0,
-          lastCompletedAt: existing?.lastCompletedAt ?? null,
+        // Completions outlive a cancelled enrollment: coming back keeps them. A first enrollment
+        // has none to count.
+        const progress = async () => {
+          const [counted] = await withProgress(
+            existing ? [{ ...existing, lessonCount: course.lessonCount }] : [],
+            tx,
+          );
+          return counted?.progress ?? toProgressIn(course.lessonCount, undefined);
         };
         if (existing?.status === 'active')
-          return { enrollment: toEnrollment(existing, completions), created: false };
+          return { enrollment: toEnrollment(existing, await progress()), created: false };
         if (course.capacity !== null && course.enrolledCount >= course.capacity) {
           throw problems.conflict('course-full', 'Every seat of the course is taken.');
         }
@@ -119,7 +137,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
           ? await store.setStatus(tx, existing.id, 'active')
           : await store.insert(tx, courseId, caller.userId);
         await courses.addEnrolled(tx, courseId, 1);
-        return { enrollment: toEnrollment(row, completions), created: true };
+        return { enrollment: toEnrollment(row, await progress()), created: true };
       });
     },
 
@@ -141,12 +159,15 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
       const course = requireManager(caller, await courses.find(courseId));
       const scope = listingScope('course-enrollments', { courseId, status: request.status });
       const page = await pageOf(scope, request, (query) => store.listForCourse(courseId, query));
-      const items = page.items.map((row): CourseEnrollment => ({
+      const rows = await withProgress(
+        page.items.map((row) => ({ ...row, courseId, lessonCount: course.lessonCount })),
+      );
+      const items = rows.map((row): CourseEnrollment => ({
         user: row.user,
         status: row.status,
         enrolledAt: row.enrolledAt.toISOString(),
         cancelledAt: row.cancelledAt?.toISOString() ?? null,
-        progress: toProgress({ ...row, lessonCount: course.lessonCount }),
+        progress: row.progress,
       }));
       return { items, nextCursor: page.nextCursor };
     },
@@ -154,16 +175,21 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     async listForUser(userId: string, request: EnrollmentListRequest) {
       const scope = listingScope('my-enrollments', { userId, status: request.status });
       const page = await pageOf(scope, request, (query) => store.listForUser(userId, query));
-      return { items: page.items.map(toMyEnrollment), nextCursor: page.nextCursor };
+      const rows = await withProgress(page.items);
+      return {
+        items: rows.map((row) => toMyEnrollment(row, row.progress)),
+        nextCursor: page.nextCursor,
+      };
     },
 
     /** The caller's active enrollment count and 10 most recent active enrollments. */
     async summaryForUser(userId: string): Promise<CurrentUserEnrollments> {
       const { total, items } = await store.latestActiveForUser(userId, SUMMARY_SIZE);
+      const rows = await withProgress(items);
       return {
         total,
-        items: items.map((row) => {
-          const { id, status, enrolledAt, course, progress } = toMyEnrollment(row);
+        items: rows.map((row) => {
+          const { id, status, enrolledAt, course, progress } = toMyEnrollment(row, row.progress);
           return { id, status, enrolledAt, course, progress };
         }),
       };

@@ -47,6 +47,7 @@ export function createServices(config: Config, database: Database) {
     cursors,
     courses: courseStore,
     enrollments: enrollmentStore,
+    content: contentStore,
   });
   const users = createUserService({
     database,

@@ -1,16 +1,9 @@
+import type { Completions } from '../domain';
 import type { components } from '../generated/openapi';
 
 export type Progress = components['schemas']['Progress'];
 
-/** What a student's progress in a course is computed from, as the data modules read it. */
-export interface Completions {
-  /** The course's published lessons, now. */
-  lessonCount: number;
-  /** How many of them the student has completed. */
-  completedLessons: number;
-  /** The latest of those completions, or null without any. */
-  lastCompletedAt: Date | null;
-}
+export type { Completions };
 
 /**
  * A student's progress: published lessons only, as they are now. It is complete, with a
@@ -28,4 +21,16 @@ export function toProgress({
     percent: lessonCount === 0 ? 0 : Math.floor((completedLessons * 100) / lessonCount),
     completedAt: complete ? (lastCompletedAt?.toISOString() ?? null) : null,
   };
+}
+
+/** Progress in a course of `lessonCount` published lessons, from a student's counted completions. */
+export function toProgressIn(
+  lessonCount: number,
+  completed: Omit<Completions, 'lessonCount'> | undefined,
+): Progress {
+  return toProgress({
+    lessonCount,
+    completedLessons: completed?.completedLessons ?? 0,
+    lastCompletedAt: completed?.lastCompletedAt ?? null,
+  });
 }

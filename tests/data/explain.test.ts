@@ -1,7 +1,16 @@
 import { openDatabase, type Database } from '../../src/data/database';
 import { SEARCH_WINDOW } from '../../src/data/search';
-import { explainPages, explainSearches, SEARCH_TERMS, type Plan } from '../../scripts/explain';
-import { seed } from '../../scripts/seed';
+import {
+  explainOutline,
+  explainPages,
+  explainRoster,
+  explainSearches,
+  SEARCH_TERMS,
+  type OutlinePlans,
+  type Plan,
+  type RosterPlans,
+} from '../../scripts/explain';
+import { seed, seedRosterCourse } from '../../scripts/seed';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../helpers/databases';
 
 // Plans only mean something on PostgreSQL; SQLite runs skip this suite.
@@ -16,6 +25,16 @@ function nodes(plan: string): { node: string; rows: number }[] {
     return [{ node, rows: actual ? Number(actual[1]) * Number(actual[2]) : 0 }];
   });
 }
+
+/** The buffers a whole plan touched: its top node's shared hits and reads. */
+function buffersOf(plan: string): number {
+  const top = /Buffers: shared((?: \w+=\d+)+)/.exec(plan)?.[1] ?? '';
+  const count = (kind: string) => Number(new RegExp(`${kind}=(\\d+)`).exec(top)?.[1] ?? 0);
+  return count('hit') + count('read');
+}
+
+/** The rows every node of a plan gave, summed: what executing it touched. */
+const rowsOf = (plan: string) => nodes(plan).reduce((sum, { rows }) => sum + rows, 0);
 
 onPostgres('the listCourses plans on PostgreSQL', () => {
   let testDb: TestDatabase;
@@ -112,6 +131,91 @@ onPostgres('the listCourses plans on PostgreSQL', () => {
       for (const plan of [byDate, byTitle]) expect(plan).not.toMatch(/course_title_words/);
       expect(byDate).toMatch(/Index Scan Backward using courses_status_created_at_idx on courses/);
       expect(byTitle).toMatch(/Index Only Scan using courses_status_title_idx on courses/);
+    });
+  });
+
+  describe('a course of 20,000 enrollments and 500 lessons', () => {
+    const students = 20_000;
+    let roster: RosterPlans;
+    let outline: OutlinePlans;
+
+    beforeAll(async () => {
+      // Every student's completions of a prefix of the lessons: a big open course's long tail,
+      // the same mix in every 20 students in a row (see ROSTER_PROGRESS).
+      const course = await seedRosterCourse(database, { students, lessons: 500 });
+      roster = await explainRoster(database, course.courseId);
+      outline = await explainOutline(database, course.courseId);
+    }, 180_000);
+
+    it('reads a roster page, first or deep, down the enrollments index, 21 rows of it', () => {
+      expect(roster.enrollments).toBe(students);
+      expect(roster.depth).toBe(students * 0.9);
+      for (const { plan } of [roster.first, roster.deep]) {
+        expect(plan).toMatch(
+          /Index Scan Backward using enrollments_course_enrolled_at_idx on enrollments\b/,
+        );
+        expect(plan).not.toMatch(/Seq Scan on (enrollments|lesson_completions|lessons|users)\b/);
+        expect(plan).not.toMatch(/Bitmap Heap Scan on (enrollments|lesson_completions)\b/);
+        // Rows come in the index's order: nothing is sorted, least of all the whole roster.
+        expect(plan).not.toMatch(/\bSort\b/);
+        const walk = nodes(plan).find((n) =>
+          n.node.startsWith('Index Scan Backward using enrollments_course_enrolled_at_idx'),
+        );
+        expect(walk?.rows).toBe(21);
+      }
+      expect(roster.deep.plan).toMatch(/Index Cond: .*ROW\(enrolled_at, id\) < ROW\(/);
+    });
+
+    it("counts the page's progress in one query, down the completions' primary key", () => {
+      for (const { plan } of [roster.firstProgress, roster.deepProgress]) {
+        // Each student's entries of (course_id, user_id, lesson_id), walked once; the course's
+        // published lessons read once from their own index and hashed, not probed per completion.
+        expect(plan).toMatch(
+          /(Index (Only )?Scan using|Bitmap Index Scan on) lesson_completions_course_id_user_id_lesson_id_pk\b/,
+        );
+        expect(plan).toMatch(/lessons_course_id_idx/);
+        expect(plan).not.toMatch(/Seq Scan on (lesson_completions|lessons)\b/);
+        expect(plan).not.toMatch(/Index Scan using lessons_pkey/);
+      }
+    });
+
+    it('costs about as much deep down the roster as at its top', () => {
+      // Every 20 students in a row hold the same mix of progress, so any two pages do the same
+      // work: within 2x, whatever the page's 21st student (0 or 500 completions).
+      const cost = (page: Plan, progress: Plan) => ({
+        rows: rowsOf(page.plan) + rowsOf(progress.plan),
+        buffers: buffersOf(page.plan) + buffersOf(progress.plan),
+      });
+      const first = cost(roster.first, roster.firstProgress);
+      const deep = cost(roster.deep, roster.deepProgress);
+      expect(first.buffers).toBeGreaterThan(0);
+      for (const measure of ['rows', 'buffers'] as const) {
+        expect(deep[measure]).toBeLessThanOrEqual(2 * first[measure]);
+        expect(first[measure]).toBeLessThanOrEqual(2 * deep[measure]);
+      }
+    });
+
+    it("reads a student's outline from the course's own lessons, never the whole table", () => {
+      // The seed's 20,000 courses hold some 600,000 lessons; this course 505 (5 of them drafts).
+      const plan = outline.lessons.plan;
+      expect(plan).not.toMatch(/Seq Scan on (lessons|lesson_completions)\b/);
+      expect(plan).toMatch(/(using|on) lessons_course_id_idx/);
+      for (const { node, rows } of nodes(plan)) {
+        if (/ on lessons\b/.test(node)) expect(rows).toBeLessThanOrEqual(505);
+      }
+    });
+
+    it("reads an outline's sections by their course, whatever the number of sections", () => {
+      // Both queries of an outline find the course's sections through (course_id, position).
+      // Joined to lessons by id alone, the lessons' query either hashes every section of the
+      // database (100,000 here: a cost that grows with other courses) or looks a section up per
+      // lesson, whichever the statistics of the moment favour.
+      for (const plan of [outline.sections.plan, outline.lessons.plan]) {
+        expect(plan).not.toMatch(/Seq Scan on sections\b/);
+        expect(plan).toMatch(
+          /Scan (Backward )?using sections_course_position_key on sections\b|Bitmap Index Scan on sections_course_position_key/,
+        );
+      }
     });
   });
 });
