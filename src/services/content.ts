@@ -43,7 +43,8 @@ function toSection(row: SectionRow): Section {
   };
 }
 
-function toLesson(row: LessonRow): Lesson {
+/** What a lesson and its line in an outline share: everything but the body and the url. */
+function lessonFields(row: OutlineLessonRow | LessonRow) {
   return {
     id: row.id,
     courseId: row.courseId,
@@ -51,8 +52,6 @@ function toLesson(row: LessonRow): Lesson {
     title: row.title,
     summary: row.summary,
     kind: row.kind,
-    body: row.body,
-    url: row.url,
     durationMinutes: row.durationMinutes,
     preview: row.preview,
     status: row.status,
@@ -62,22 +61,12 @@ function toLesson(row: LessonRow): Lesson {
   };
 }
 
+function toLesson(row: LessonRow): Lesson {
+  return { ...lessonFields(row), body: row.body, url: row.url };
+}
+
 function toOutlineLesson(row: OutlineLessonRow): OutlineLesson {
-  return {
-    id: row.id,
-    courseId: row.courseId,
-    sectionId: row.sectionId,
-    title: row.title,
-    summary: row.summary,
-    kind: row.kind,
-    durationMinutes: row.durationMinutes,
-    preview: row.preview,
-    status: row.status,
-    position: row.position,
-    createdAt: iso(row.createdAt),
-    updatedAt: iso(row.updatedAt),
-    completedAt: row.completedAt ? iso(row.completedAt) : null,
-  };
+  return { ...lessonFields(row), completedAt: row.completedAt ? iso(row.completedAt) : null };
 }
 
 /** A video or a link lesson points somewhere: the document says so, the validator cannot. */
