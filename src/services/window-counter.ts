@@ -16,6 +16,8 @@ interface Entry {
   window: number;
   /** What every instance had counted at the last exchange, this one's included. */
   shared: number;
+  /** Sent to the store by an exchange that has not answered yet: still counted here. */
+  inFlight: number;
   /** Counted here since then. */
   pending: number;
 }
@@ -44,16 +46,25 @@ export function createWindowCounter(options: {
       else if (entry.pending > 0) sending.push([entry, `${current}:${key}`, entry.pending]);
     }
     if (!shared || sending.length === 0) return;
-    for (const [entry, , n] of sending) entry.pending -= n;
+    for (const [entry, , n] of sending) {
+      entry.pending -= n;
+      entry.inFlight += n;
+    }
     try {
       const totals = await shared.add(
         new Map(sending.map(([, key, n]) => [key, n])),
         (current + 1) * durationMs,
       );
-      for (const [entry, key] of sending) entry.shared = totals.get(key) ?? entry.shared;
+      for (const [entry, key, n] of sending) {
+        entry.inFlight -= n;
+        entry.shared = totals.get(key) ?? entry.shared + n;
+      }
     } catch (err) {
       // The store is away: keep counting here (the general limit stays open) and try again.
-      for (const [entry, , n] of sending) entry.pending += n;
+      for (const [entry, , n] of sending) {
+        entry.inFlight -= n;
+        entry.pending += n;
+      }
       logger.warn(`rate limit counts not shared: ${String(err)}`);
     }
   }
@@ -68,10 +79,10 @@ export function createWindowCounter(options: {
       const window = windowOf(now);
       let entry = entries.get(key);
       if (!entry || entry.window !== window) {
-        entry = { window, shared: 0, pending: 0 };
+        entry = { window, shared: 0, inFlight: 0, pending: 0 };
         entries.set(key, entry);
       }
-      const used = entry.shared + entry.pending;
+      const used = entry.shared + entry.inFlight + entry.pending;
       const resetSeconds = Math.max(1, Math.ceil(((window + 1) * durationMs - now) / 1000));
       if (used >= points) {
         return { allowed: false, state: { limit: points, remaining: 0, resetSeconds } };

@@ -20,6 +20,27 @@ function sharedTotals() {
 }
 
 describe('window counter', () => {
+  it('keeps counting what an unanswered exchange has sent', async () => {
+    let answer: (totals: Map<string, number>) => void = () => undefined;
+    const slow: SharedCounts = {
+      add: (counts) =>
+        new Promise((resolve) => {
+          answer = () => resolve(new Map([...counts].map(([key, n]) => [key, n])));
+        }),
+    };
+    const counter = createWindowCounter({ points: 50, durationMs: 60_000, shared: slow });
+    expect(counter.consume('k').state.remaining).toBe(49);
+    const exchanging = counter.exchange();
+    // The first request is on its way to the store, and still counts here meanwhile.
+    expect(counter.consume('k').state.remaining).toBe(48);
+    answer(new Map());
+    await exchanging;
+    expect(counter.consume('k').state.remaining).toBe(47);
+    const closing = counter.close();
+    answer(new Map());
+    await closing;
+  });
+
   it('counts in memory alone when nothing is shared', () => {
     const counter = createWindowCounter({ points: 2, durationMs: 60_000 });
     expect(counter.consume('a')).toMatchObject({
