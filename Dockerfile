@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# Build on the current LTS; the code is tested on Node 20.19+ as well (see package.json engines).
-ARG NODE_IMAGE=node:22-bookworm-slim
+# Node 24, the current LTS: argon2's and libsql's prebuilt binaries load on it, so the image needs
+# no compiler. package.json's engines says what is supported (22.15+ and 24).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -16,7 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
-ENV NODE_ENV=production PORT=3000
+ENV NODE_ENV=production PORT=3000 METRICS_PORT=9464
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -25,7 +26,8 @@ COPY package.json ./
 # SQLite's default file lives here; on PostgreSQL it stays empty.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
-EXPOSE 3000
+# 3000: the API; 9464: Prometheus's /metrics, for the operator's network only (never publish it).
+EXPOSE 3000 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node itself, not npm, is the main process: SIGTERM reaches the server, which drains.

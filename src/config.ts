@@ -29,6 +29,8 @@ export interface Config {
   trustProxy: false | number | string;
   redisUrl: string | undefined;
   corsOrigins: string[];
+  /** The Prometheus endpoint's own port; 0 when metrics are off. */
+  metricsPort: number;
 }
 
 /** A bad or missing variable: the message is the one line printed before exiting. */
@@ -160,8 +162,18 @@ export function loadConfig(env: Env = process.env): Config {
 
   const appBaseUrl = url(env, 'APP_BASE_URL', 'http://localhost:3000', ['http:', 'https:']) ?? '';
 
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  // Metrics are for the operator's network only: they never share the API's port.
+  const metricsPort = integer(env, 'METRICS_PORT', 9464, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError(
+      'METRICS_PORT',
+      `must differ from PORT (${port}), or be 0 to turn it off`,
+    );
+  }
+
   return {
-    port: integer(env, 'PORT', 3000, 0, 65535),
+    port,
     host: read(env, 'HOST') ?? '0.0.0.0',
     databaseUrl,
     nodeEnv,
@@ -190,5 +202,6 @@ export function loadConfig(env: Env = process.env): Config {
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
+    metricsPort,
   };
 }

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { trace } from '@opentelemetry/api';
 import winston from 'winston';
 
 /** Carries the request id to every log line written while serving that request. */
@@ -22,6 +23,13 @@ export function redact(value: unknown, depth = 0): unknown {
 const addContext = winston.format((info) => {
   const context = requestContext.getStore();
   if (context && info.requestId === undefined) info.requestId = context.requestId;
+  // The span active where the line is written: the request's, carried by OpenTelemetry's own
+  // async context as the request id is by ours. None when tracing is off.
+  const span = trace.getActiveSpan()?.spanContext();
+  if (span && trace.isSpanContextValid(span) && info.traceId === undefined) {
+    info.traceId = span.traceId;
+    info.spanId = span.spanId;
+  }
   for (const key of Object.keys(info)) {
     if (SECRET_KEY.test(key)) info[key] = REDACTED;
     else if (key !== 'level' && key !== 'message') info[key] = redact(info[key]);

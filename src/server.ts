@@ -1,4 +1,6 @@
-import 'dotenv/config';
+// First of all: when traces are on, http, express and pg must load already instrumented. It
+// reads .env itself.
+import { stopTracing } from './observability/tracing';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './data/database';
@@ -6,6 +8,7 @@ import { createApp } from './http/app';
 import { answerClientErrors } from './http/client-errors';
 import { settled } from './http/in-flight';
 import { configureLogger, logger } from './logger';
+import { serveMetrics } from './observability/metrics';
 import { createServices, type Services } from './services';
 
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -49,7 +52,23 @@ async function prepareDatabase(services: Services): Promise<void> {
   }
 }
 
-function drainOnSigterm(server: Server, services: Services): void {
+/**
+ * Prometheus's endpoint on METRICS_PORT (0: none). An instance that cannot serve it stops: a
+ * scrape of that port would otherwise read whichever process holds it.
+ */
+async function startMetrics(config: Config, services: Services): Promise<Server | undefined> {
+  if (config.metricsPort === 0) return undefined;
+  try {
+    const server = await serveMetrics(services.metrics, config.metricsPort, config.host);
+    logger.info(`metrics on http://${config.host}:${config.metricsPort}/metrics`);
+    return server;
+  } catch (err) {
+    process.stderr.write(`Metrics unavailable (METRICS_PORT): ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+function drainOnSigterm(server: Server, services: Services, metricsServer?: Server): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -63,9 +82,14 @@ function drainOnSigterm(server: Server, services: Services): void {
         logger.warn('requests still in flight after 10 s; closing them');
         server.closeAllConnections();
       }
+      // Scrapes went on during the drain; the metrics listener closes once it is over.
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       // Pending emails go out and limiter stores close before the pool does.
       await services.close().catch(() => undefined);
       await services.database.close().catch(() => undefined);
+      // The spans of the requests just drained are still buffered: they go out before the exit.
+      await stopTracing();
       logger.info('stopped');
       process.exit(0);
     });
@@ -82,6 +106,7 @@ async function main(): Promise<void> {
   }
   const database = openDatabase(config.databaseUrl);
   const services = createServices(config, database);
+  const metricsServer = await startMetrics(config, services);
   const app = createApp(services);
   const server = app.listen(config.port, config.host, () => {
     logger.info(`OpenCourse listening on http://${config.host}:${config.port}`, {
@@ -89,7 +114,7 @@ async function main(): Promise<void> {
     });
   });
   answerClientErrors(server);
-  drainOnSigterm(server, services);
+  drainOnSigterm(server, services, metricsServer);
   try {
     await prepareDatabase(services);
   } catch (err) {

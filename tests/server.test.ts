@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -21,7 +22,15 @@ function start(env: Record<string, string>): Running {
   const port = String(20_000 + Math.floor(Math.random() * 20_000));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: port,
+      // Off unless a test asks: suites running at once would all want the default port.
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
   });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += String(chunk)));
@@ -139,6 +148,44 @@ describe('the server process', () => {
     const { rows } = await client.query('SELECT count(*)::int AS n FROM sessions');
     await client.end();
     expect(rows[0].n).toBe(16);
+  });
+
+  it('serves metrics on METRICS_PORT only, until SIGTERM', async () => {
+    const metricsPort = String(40_000 + Math.floor(Math.random() * 20_000));
+    const server = start({
+      DATABASE_URL: `file:${path.join(dir, 'metrics.db')}`,
+      METRICS_PORT: metricsPort,
+    });
+    const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
+    await until(async () => (await fetch(`${server.base}/health/ready`)).ok);
+    expect((await fetch(`${server.base}/api/v1/courses`)).status).toBe(200);
+    const scraped = await fetch(metrics);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(
+      /^http_server_request_duration_seconds_count\{operation_id="listCourses",http_request_method="GET",http_response_status_class="2xx"\} 1$/m,
+    );
+    expect((await fetch(`${server.base}/metrics`)).status).toBe(404);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    await expect(fetch(metrics)).rejects.toThrow();
+  });
+
+  it('stops with one line when METRICS_PORT is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const server = start({
+        DATABASE_URL: `file:${path.join(dir, 'taken.db')}`,
+        METRICS_PORT: String(port),
+      });
+      expect(await server.exited).toBe(1);
+      expect(server.output()).toMatch(
+        new RegExp(`^Metrics unavailable \\(METRICS_PORT\\): listen EADDRINUSE.*:${port}$`, 'm'),
+      );
+    } finally {
+      taken.close();
+    }
   });
 
   it('serves 503 on readiness while the database is down at start, and stays live', async () => {

@@ -295,14 +295,19 @@ export function createContentStore(database: Database) {
         .where(eq(courses.id, courseId));
     },
 
-    /** Records a completion once: a second call, even a concurrent one, keeps the first. */
+    /**
+     * Records a completion once: a second call, even a concurrent one, keeps the first. `recorded`
+     * tells whether this call was the first.
+     */
     async complete(courseId: string, userId: string, lessonId: string) {
-      await database.transaction(async (tx) => {
-        await tx
+      const [inserted] = await database.transaction((tx) =>
+        tx
           .insert(completions)
           .values({ courseId, userId, lessonId, completedAt: new Date() })
-          .onConflictDoNothing();
-      });
+          .onConflictDoNothing()
+          .returning({ completedAt: completions.completedAt }),
+      );
+      if (inserted) return { completedAt: inserted.completedAt, recorded: true };
       const [row] = await database.db
         .select({ completedAt: completions.completedAt })
         .from(completions)
@@ -313,7 +318,7 @@ export function createContentStore(database: Database) {
             eq(completions.lessonId, lessonId),
           ),
         );
-      return written(row).completedAt;
+      return { completedAt: written(row).completedAt, recorded: false };
     },
 
     async uncomplete(courseId: string, userId: string, lessonId: string): Promise<void> {

@@ -16,6 +16,7 @@ import type { HandlerMap } from './operations';
 import { problemHandler } from './problems';
 import { mountRateLimits } from './rate-limit';
 import { accessLog, requestId } from './request-context';
+import { recordRequests } from './request-metrics';
 import { bindOperations, toExpressPath } from './routes';
 import { bearerAuthHandler } from './security';
 
@@ -32,7 +33,7 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
   answerIfNoneMatch(app);
   app.set('trust proxy', config.trustProxy);
 
-  app.use(requestId, accessLog);
+  app.use(recordRequests(services.metrics, openapiDocument), requestId, accessLog);
   app.use(
     helmet({
       // An API returns data, not pages: nothing may be loaded or framed. /docs sets its own.

@@ -5,6 +5,7 @@ import type { SessionStore } from '../data/sessions';
 import type { SessionCache } from './session-cache';
 import type { UserRow, UserStore } from '../data/users';
 import { HttpProblem, problems } from '../errors';
+import { recordOutcome, type Metrics } from '../observability/metrics';
 import type { Limits } from './limits';
 import { emails, type Mailer } from './mailer';
 import type { PasswordHasher } from './passwords';
@@ -50,10 +51,11 @@ export interface AuthDeps {
   passwords: PasswordHasher;
   mailer: Mailer;
   limits: Limits;
+  metrics: Metrics;
 }
 
 export function createAuthService(deps: AuthDeps) {
-  const { config, database, sessions, users, emailTokens, passwords, mailer } = deps;
+  const { config, database, sessions, users, emailTokens, passwords, mailer, metrics } = deps;
   /** A refresh token lives REFRESH_TOKEN_TTL, and never past SESSION_MAX_AGE after its login. */
   const refreshExpiry = (loggedInAt: Date) =>
     new Date(
@@ -96,6 +98,48 @@ export function createAuthService(deps: AuthDeps) {
   /** The verification email for `user`; it goes out after the token's transaction commits. */
   const verificationMail = (user: Pick<UserRow, 'email' | 'name'>, token: string) =>
     emails.verification(config.appBaseUrl, user.email, user.name, token);
+
+  /**
+   * Checks the password under the login limits and opens a session; the caller counts the outcome.
+   */
+  async function signIn(
+    input: { email: string; password: string },
+    ip: string,
+  ): Promise<{ tokens: TokenPair; limit: LimitState }> {
+    const email = input.email.toLowerCase();
+    const found: { user?: UserRow } = {};
+    const { passed, limit } = await deps.limits.login.check(email, ip, async () => {
+      const candidate = (found.user = await users.findByEmail(email));
+      const matches = candidate
+        ? await passwords.verify(candidate.passwordHash, input.password)
+        : await passwords.verifyNothing(input.password);
+      return matches && candidate?.status === 'active';
+    });
+    const { user } = found;
+    if (!passed || !user) {
+      throw new HttpProblem(401, 'invalid-credentials', 'The email or password is wrong.', {
+        limit,
+      });
+    }
+    // The right password was given: the failure count resets even if verification is missing.
+    if (config.requireEmailVerification && !user.emailVerified) {
+      throw new HttpProblem(
+        403,
+        'email-not-verified',
+        'Confirm your email address with the link we sent, or ask for a new one.',
+        { limit },
+      );
+    }
+    const refreshToken = newOpaqueToken();
+    const sessionId = await database.transaction((tx) =>
+      sessions.create(tx, {
+        userId: user.id,
+        refreshTokenHash: hashToken(refreshToken),
+        expiresAt: refreshExpiry(new Date()),
+      }),
+    );
+    return { tokens: await pair(user, sessionId, refreshToken), limit };
+  }
 
   return {
     /**
@@ -157,44 +201,12 @@ export function createAuthService(deps: AuthDeps) {
     },
 
     /** The tokens, and where the email and address pair stands against the failure limit. */
-    async login(
-      input: { email: string; password: string },
-      ip: string,
-    ): Promise<{ tokens: TokenPair; limit: LimitState }> {
-      const email = input.email.toLowerCase();
-      const found: { user?: UserRow } = {};
-      const { passed, limit } = await deps.limits.login.check(email, ip, async () => {
-        const candidate = (found.user = await users.findByEmail(email));
-        const matches = candidate
-          ? await passwords.verify(candidate.passwordHash, input.password)
-          : await passwords.verifyNothing(input.password);
-        return matches && candidate?.status === 'active';
-      });
-      const { user } = found;
-      if (!passed || !user) {
-        throw new HttpProblem(401, 'invalid-credentials', 'The email or password is wrong.', {
-          limit,
-        });
-      }
-      // The right password was given: the failure count resets even if verification is missing.
-      if (config.requireEmailVerification && !user.emailVerified) {
-        throw new HttpProblem(
-          403,
-          'email-not-verified',
-          'Confirm your email address with the link we sent, or ask for a new one.',
-          { limit },
-        );
-      }
-      const refreshToken = newOpaqueToken();
-      const sessionId = await database.transaction((tx) =>
-        sessions.create(tx, {
-          userId: user.id,
-          refreshTokenHash: hashToken(refreshToken),
-          expiresAt: refreshExpiry(new Date()),
-        }),
-      );
-      return { tokens: await pair(user, sessionId, refreshToken), limit };
-    },
+    login: (input: { email: string; password: string }, ip: string) =>
+      recordOutcome(
+        (outcome) => metrics.logins.inc({ outcome }),
+        () => 'success',
+        signIn(input, ip),
+      ),
 
     /**
      * Rotation with reuse detection: a live token is spent and replaced; a spent one means it

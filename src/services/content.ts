@@ -12,6 +12,7 @@ import { pairKey } from '../data/content';
 import type { Database, Db } from '../data/database';
 import type { EnrollmentStore } from '../data/enrollments';
 import { HttpProblem, problems } from '../errors';
+import type { Metrics } from '../observability/metrics';
 import type { Caller } from './auth';
 import { canManage, canSee, courseNotFound, requireManager } from './courses';
 import { toProgress, toProgressIn } from './progress';
@@ -87,6 +88,7 @@ export interface ContentDeps {
   courses: CourseStore;
   content: ContentStore;
   enrollments: EnrollmentStore;
+  metrics: Metrics;
 }
 
 /**
@@ -95,7 +97,7 @@ export interface ContentDeps {
  * an outline nobody else is changing.
  */
 export function createContentService(deps: ContentDeps) {
-  const { database, courses, content, enrollments } = deps;
+  const { database, courses, content, enrollments, metrics } = deps;
 
   /** The course's outline as `caller` sees it (drafts for managers), inside `db`. */
   async function outlineOf(
@@ -325,7 +327,8 @@ export function createContentService(deps: ContentDeps) {
     /** Marks a lesson complete, once: a second call keeps the first completion's time. */
     async complete(caller: Caller, courseId: string, lessonId: string) {
       const course = await studentLesson(caller, courseId, lessonId);
-      const completedAt = await content.complete(courseId, caller.userId, lessonId);
+      const { completedAt, recorded } = await content.complete(courseId, caller.userId, lessonId);
+      if (recorded) metrics.lessonCompletions.inc();
       return {
         lessonId,
         completedAt: completedAt.toISOString(),

@@ -9,6 +9,7 @@ import type {
   UserEnrollmentRow,
 } from '../data/enrollments';
 import { problems } from '../errors';
+import { recordOutcome, type Metrics } from '../observability/metrics';
 import type { Caller } from './auth';
 import { canSee, courseNotFound, requireManager } from './courses';
 import { listingScope, type CursorCodec } from './cursor';
@@ -59,10 +60,11 @@ export interface EnrollmentDeps {
   courses: CourseStore;
   enrollments: EnrollmentStore;
   content: ContentStore;
+  metrics: Metrics;
 }
 
 export function createEnrollmentService(deps: EnrollmentDeps) {
-  const { database, cursors, courses, enrollments: store, content } = deps;
+  const { database, cursors, courses, enrollments: store, content, metrics } = deps;
 
   /**
    * The progress of each enrollment of a page, in order: one query for the whole page (none for
@@ -108,7 +110,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
       caller: Caller,
       courseId: string,
     ): Promise<{ enrollment: Enrollment; created: boolean }> {
-      return database.transaction(async (tx) => {
+      const taking = database.transaction(async (tx) => {
         await courses.lock(tx, courseId);
         const course = await courses.find(courseId, tx);
         if (!course || !canSee(caller, course)) throw courseNotFound();
@@ -139,6 +141,11 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         await courses.addEnrolled(tx, courseId, 1);
         return { enrollment: toEnrollment(row, await progress()), created: true };
       });
+      return recordOutcome(
+        (result) => metrics.enrollments.inc({ result }),
+        ({ created }) => (created ? 'created' : 'already_enrolled'),
+        taking,
+      );
     },
 
     /** Gives the seat back; the enrollment stays, cancelled. */

@@ -8,6 +8,7 @@ import { createSessionEvents } from '../data/session-events';
 import { createSessionStore } from '../data/sessions';
 import { createUserStore } from '../data/users';
 import { logger } from '../logger';
+import { createMetrics } from '../observability/metrics';
 import { createAuthService } from './auth';
 import { createContentService } from './content';
 import { createCourseService } from './courses';
@@ -37,10 +38,12 @@ export function createServices(config: Config, database: Database) {
   const emailTokens = createEmailTokenStore(database);
   const contentStore = createContentStore(database);
 
-  const limits = createLimits(config, database);
+  // One registry per instance: tests run several instances in one process.
+  const metrics = createMetrics(database);
+  const limits = createLimits(config, database, metrics);
   const cursors = createCursorCodec(config.jwtSecret);
   const passwords = createPasswordHasher();
-  const mailer = createMailer(config);
+  const mailer = createMailer(config, metrics);
   const courses = createCourseService({ database, cursors, courses: courseStore });
   const enrollments = createEnrollmentService({
     database,
@@ -48,6 +51,7 @@ export function createServices(config: Config, database: Database) {
     courses: courseStore,
     enrollments: enrollmentStore,
     content: contentStore,
+    metrics,
   });
   const users = createUserService({
     database,
@@ -62,6 +66,7 @@ export function createServices(config: Config, database: Database) {
   return {
     config,
     database,
+    metrics,
     health: createHealthService(database),
     limits,
     cursors,
@@ -77,6 +82,7 @@ export function createServices(config: Config, database: Database) {
       passwords,
       mailer,
       limits,
+      metrics,
     }),
     users,
     courses,
@@ -86,6 +92,7 @@ export function createServices(config: Config, database: Database) {
       courses: courseStore,
       content: contentStore,
       enrollments: enrollmentStore,
+      metrics,
     }),
     /** Start-up tasks that need a migrated database: the first admin from ADMIN_EMAIL. */
     async startup(): Promise<void> {

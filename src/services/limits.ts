@@ -14,6 +14,7 @@ import { createRateCountStore } from '../data/rate-counts';
 import type { LimitState } from '../domain';
 import { problems } from '../errors';
 import { logger } from '../logger';
+import type { LimitName, Metrics } from '../observability/metrics';
 import { clientKey } from './client-address';
 import { createWindowCounter, type SharedCounts } from './window-counter';
 
@@ -109,18 +110,24 @@ const hashed = (...parts: string[]) =>
 const storeUnavailable = () =>
   problems.unavailable('Limits cannot be checked right now; try again.');
 
+/** Counts one refusal, for the limit it was made for. */
+type OnRefused = () => void;
+
 /** Limits that guard passwords and mailboxes: refused (429), or 503 when they cannot be counted. */
 async function consumeExact(
   limiter: RateLimiterAbstract,
   key: string,
   limit: number,
   detail: string,
+  refused: OnRefused,
 ): Promise<LimitState> {
   try {
     return stateOf(await limiter.consume(key), limit);
   } catch (rejection) {
-    if (rejection instanceof RateLimiterRes)
+    if (rejection instanceof RateLimiterRes) {
+      refused();
       throw problems.tooManyRequests(stateOf(rejection, limit), detail);
+    }
     logger.warn(`rate limit store unavailable, request refused: ${String(rejection)}`);
     throw storeUnavailable();
   }
@@ -139,9 +146,14 @@ async function settle(what: string, work: Promise<unknown>): Promise<void> {
  * (and forgets the failures); the attempt that uses the last point locks the key out for the
  * whole window from that failure.
  */
-function attemptLimit(limiter: RateLimiterAbstract, max: number, detail: string) {
+function attemptLimit(
+  limiter: RateLimiterAbstract,
+  max: number,
+  detail: string,
+  refused: OnRefused,
+) {
   return {
-    begin: (key: string) => consumeExact(limiter, key, max, detail),
+    begin: (key: string) => consumeExact(limiter, key, max, detail, refused),
     async failed(key: string, state: LimitState): Promise<LimitState> {
       if (state.remaining > 0) return state;
       await settle('lock-out', limiter.block(key, LOGIN_WINDOW_S));
@@ -184,8 +196,12 @@ async function counted(
   return { passed, limit: passed ? await attempt.succeeded() : await attempt.failed(state) };
 }
 
-export function createLimits(config: Config, database: Database) {
+export function createLimits(config: Config, database: Database, metrics: Metrics) {
   const factory = limiterFactory(config, database);
+  const refusedBy = (limit: LimitName) => () => metrics.limitRefusals.inc({ limit });
+  const refusedGeneral = refusedBy('general');
+  const refusedSensitive = refusedBy('sensitive');
+  const refusedEmail = refusedBy('email_recipient');
   const perMinute = config.rateLimitPerMinute;
   const perHour = config.rateLimitSensitivePerHour;
   // Every request passes it: decided in memory, shared between instances in batches.
@@ -203,16 +219,19 @@ export function createLimits(config: Config, database: Database) {
     factory.make({ keyPrefix: 'login', points: max, duration: LOGIN_WINDOW_S }),
     max,
     'Too many failed logins for this account from your address; try again later.',
+    refusedBy('login'),
   );
   const loginDaily = attemptLimit(
     factory.make({ keyPrefix: 'login-day', points: perDay, duration: DAY_S }),
     perDay,
     'Too many failed logins from your address today.',
+    refusedBy('login_daily'),
   );
   const passwordChecks = attemptLimit(
     factory.make({ keyPrefix: 'password', points: max, duration: LOGIN_WINDOW_S }),
     max,
     'Too many wrong current passwords; try again later.',
+    refusedBy('password_change'),
   );
   const mailTo = factory.make({
     keyPrefix: 'mail-to',
@@ -258,7 +277,11 @@ export function createLimits(config: Config, database: Database) {
      * RATE_LIMIT_PER_MINUTE per client address, over every route. Counted in memory and shared
      * within about half a second; open (and counting locally) while the store is down.
      */
-    general: (ip: string) => general?.consume(clientKey(ip)),
+    general: (ip: string) => {
+      const outcome = general?.consume(clientKey(ip));
+      if (outcome && !outcome.allowed) refusedGeneral();
+      return outcome;
+    },
     /** RATE_LIMIT_SENSITIVE_PER_HOUR per address, on routes that send email or create accounts. */
     sensitive: async (ip: string): Promise<LimitState | undefined> =>
       sensitive
@@ -267,6 +290,7 @@ export function createLimits(config: Config, database: Database) {
             clientKey(ip),
             perHour,
             'Too many account or email requests from your address; try again later.',
+            refusedSensitive,
           )
         : undefined,
 
@@ -297,7 +321,10 @@ export function createLimits(config: Config, database: Database) {
         await mailTo.consume(hashed(recipient.toLowerCase()));
         return true;
       } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) return false;
+        if (rejection instanceof RateLimiterRes) {
+          refusedEmail();
+          return false;
+        }
         logger.warn(`rate limit store unavailable, email refused: ${String(rejection)}`);
         throw storeUnavailable();
       }

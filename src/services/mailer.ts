@@ -1,6 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config';
 import { logger } from '../logger';
+import type { Metrics } from '../observability/metrics';
 
 export interface Mail {
   to: string;
@@ -59,7 +60,7 @@ export const emails = {
  * server that is slow or down never fails or delays the request; the failure is logged and the
  * user can ask again.
  */
-export function createMailer(config: Config) {
+export function createMailer(config: Config, metrics: Metrics) {
   let transport: Transporter | undefined;
   if (config.smtpUrl) {
     const host = new URL(config.smtpUrl).hostname;
@@ -78,11 +79,14 @@ export function createMailer(config: Config) {
   async function deliver(mail: Mail): Promise<void> {
     if (!transport) {
       logger.info(`email (no SMTP_URL set) to ${mail.to}: ${mail.subject}\n${mail.text}`);
+      metrics.emails.inc({ result: 'logged' });
       return;
     }
     try {
       await transport.sendMail({ from: config.mailFrom, ...mail });
+      metrics.emails.inc({ result: 'sent' });
     } catch (err) {
+      metrics.emails.inc({ result: 'failed' });
       logger.error(
         `email "${mail.subject}" to ${mail.to} could not be sent: ${(err as Error).message}`,
       );

@@ -1,6 +1,7 @@
 import { loadConfig } from '../../src/config';
 import { openDatabase, type Database } from '../../src/data/database';
 import { HttpProblem } from '../../src/errors';
+import { createMetrics } from '../../src/observability/metrics';
 import { createLimits, type Limits } from '../../src/services/limits';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../helpers/databases';
 
@@ -20,7 +21,9 @@ async function twoInstances(store: 'postgresql' | 'redis') {
   };
   const databases: Database[] = [openDatabase(testDb.url), openDatabase(testDb.url)];
   await databases[0]!.migrate();
-  const limits: Limits[] = databases.map((db) => createLimits(loadConfig(env), db));
+  const limits: Limits[] = databases.map((db) =>
+    createLimits(loadConfig(env), db, createMetrics(db)),
+  );
   await Promise.all(limits.map((l) => l.ready()));
   return {
     limits,
@@ -148,9 +151,14 @@ describe('rate limits on SQLite', () => {
     const off = createLimits(
       loadConfig({ RATE_LIMIT_PER_MINUTE: '0', DATABASE_URL: testDb.url }),
       database,
+      createMetrics(),
     );
     expect(await off.general('1.2.3.4')).toBeUndefined();
-    const on = createLimits(loadConfig({ ...SETTINGS, DATABASE_URL: testDb.url }), database);
+    const on = createLimits(
+      loadConfig({ ...SETTINGS, DATABASE_URL: testDb.url }),
+      database,
+      createMetrics(),
+    );
     for (let i = 0; i < 3; i++) expect((await on.general('1.2.3.4'))?.allowed).toBe(true);
     expect((await on.general('1.2.3.4'))?.allowed).toBe(false);
     await database.close();

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       loginMaxFailuresPerDay: 100,
       trustProxy: false,
       corsOrigins: [],
+      metricsPort: 9464,
     });
     expect(config.jwtSecret.byteLength).toBe(32);
   });
@@ -55,6 +56,12 @@ describe('loadConfig', () => {
     ['loopback, 10.0.0.0/8, ::1', 'loopback, 10.0.0.0/8, ::1'],
   ])('takes TRUST_PROXY=%j as Express does', (raw, expected) => {
     expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it('turns metrics off with METRICS_PORT=0, even beside PORT=0', () => {
+    expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
+    expect(loadConfig({ METRICS_PORT: '0', PORT: '0' }).metricsPort).toBe(0);
+    expect(loadConfig({ METRICS_PORT: '9100', PORT: '8080' }).metricsPort).toBe(9100);
   });
 
   it.each([
@@ -97,6 +104,12 @@ describe('loadConfig', () => {
     ],
     [{ SESSION_MAX_AGE: '0' }, 'SESSION_MAX_AGE: must be between 1 and 315360000, got 0'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE: must be a whole number, got "-1"'],
+    [{ METRICS_PORT: '65536' }, 'METRICS_PORT: must be between 0 and 65535, got 65536'],
+    [
+      { METRICS_PORT: '3000' },
+      'METRICS_PORT: must differ from PORT (3000), or be 0 to turn it off',
+    ],
+    [{ PORT: '9464' }, 'METRICS_PORT: must differ from PORT (9464), or be 0 to turn it off'],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(
       new ConfigError(message.split(':')[0]!, message.slice(message.indexOf(':') + 2)),
