@@ -222,6 +222,79 @@ export const lessonCompletions = pgTable(
   (t) => [primaryKey({ columns: [t.courseId, t.userId, t.lessonId] })],
 );
 
+/**
+ * The stored answer of a create sent with an Idempotency-Key (src/http/idempotency.ts). `id` is a
+ * hash of the caller, the operation and the key; `status` is null while the first request runs.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    id: text('id').primaryKey(),
+    requestHash: text('request_hash').notNull(),
+    status: integer('status'),
+    headers: text('headers'),
+    body: text('body'),
+    // While the first request runs: past this, a crashed instance's claim may be taken over.
+    lockedUntil: time('locked_until'),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+  },
+  // Expired keys are swept by a range over this index, never by scanning the table.
+  (t) => [index('idempotency_keys_expires_at_idx').on(t.expiresAt)],
+);
+
+/** Where an admin asked events to be sent (src/data/webhook-endpoints.ts). */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: uuid('id').primaryKey(),
+    url: text('url').notNull(),
+    description: text('description'),
+    /** A JSON array of event types, or ["*"]. */
+    events: text('events').notNull(),
+    enabled: boolean('enabled').notNull(),
+    /** The signing secret, encrypted at rest (src/services/secret-box.ts). */
+    secret: text('secret').notNull(),
+    /** The secret before the last rotation, still signing until `previousSecretExpiresAt`. */
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: time('previous_secret_expires_at'),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [index('webhook_endpoints_created_at_idx').on(t.createdAt, t.id)],
+);
+
+/**
+ * The transactional outbox and the delivery log in one: an event's rows (one per subscribed
+ * endpoint) are written in the transaction of the change that causes it, and delivery workers
+ * claim the due ones (src/data/webhook-deliveries.ts). `id` is the message's webhook-id.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey(),
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id),
+    eventType: text('event_type').notNull(),
+    /** The message body as sent: `{ type, timestamp, data }`. */
+    payload: text('payload').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull(),
+    lastAttemptAt: time('last_attempt_at'),
+    lastStatusCode: integer('last_status_code'),
+    nextAttemptAt: time('next_attempt_at'),
+    /** Claimed by a worker until then; past it, another may take it over. */
+    lockedUntil: time('locked_until'),
+    createdAt: time('created_at').notNull(),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt, t.id),
+  ],
+);
+
 /** rate-limiter-flexible's table (created here so no instance races to create it). */
 export const rateLimits = pgTable('rate_limits', {
   key: varchar('key', { length: 255 }).primaryKey(),

@@ -204,6 +204,62 @@ export const lessonCompletions = sqliteTable(
   (t) => [primaryKey({ columns: [t.courseId, t.userId, t.lessonId] })],
 );
 
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    id: text('id').primaryKey(),
+    requestHash: text('request_hash').notNull(),
+    status: integer('status'),
+    headers: text('headers'),
+    body: text('body'),
+    lockedUntil: time('locked_until'),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+  },
+  (t) => [index('idempotency_keys_expires_at_idx').on(t.expiresAt)],
+);
+
+export const webhookEndpoints = sqliteTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    url: text('url').notNull(),
+    description: text('description'),
+    events: text('events').notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull(),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: time('previous_secret_expires_at'),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [index('webhook_endpoints_created_at_idx').on(t.createdAt, t.id)],
+);
+
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id),
+    eventType: text('event_type').notNull(),
+    payload: text('payload').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull(),
+    lastAttemptAt: time('last_attempt_at'),
+    lastStatusCode: integer('last_status_code'),
+    nextAttemptAt: time('next_attempt_at'),
+    lockedUntil: time('locked_until'),
+    createdAt: time('created_at').notNull(),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt, t.id),
+  ],
+);
+
 export const rateLimits = sqliteTable('rate_limits', {
   key: text('key').primaryKey(),
   points: integer('points').notNull().default(0),
