@@ -31,6 +31,12 @@ export interface Config {
   corsOrigins: string[];
   /** The Prometheus endpoint's own port; 0 when metrics are off. */
   metricsPort: number;
+  /** Webhook targets may be `http` and resolve to non-public addresses (tests, private networks). */
+  webhookAllowPrivateTargets: boolean;
+  /** A webhook delivery attempt's time limit, in milliseconds. */
+  webhookTimeoutMs: number;
+  /** The key material webhook signing secrets are encrypted with; JWT_SECRET's when undefined. */
+  webhookSecretKey: Uint8Array | undefined;
 }
 
 /** A bad or missing variable: the message is the one line printed before exiting. */
@@ -172,6 +178,12 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
+  // Webhook signing secrets are stored encrypted with a key derived from it (services/secret-box.ts).
+  const webhookSecretKey = read(env, 'WEBHOOK_SECRET_KEY');
+  if (webhookSecretKey !== undefined && Buffer.byteLength(webhookSecretKey) < 32) {
+    throw new ConfigError('WEBHOOK_SECRET_KEY', 'must be at least 32 bytes long');
+  }
+
   return {
     port,
     host: read(env, 'HOST') ?? '0.0.0.0',
@@ -203,5 +215,9 @@ export function loadConfig(env: Env = process.env): Config {
       .map((origin) => origin.trim())
       .filter(Boolean),
     metricsPort,
+    webhookAllowPrivateTargets: boolean(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    webhookSecretKey:
+      webhookSecretKey === undefined ? undefined : new TextEncoder().encode(webhookSecretKey),
   };
 }

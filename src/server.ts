@@ -121,6 +121,8 @@ async function main(): Promise<void> {
     process.stderr.write(`Database unavailable, giving up: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  // Webhooks go out from every instance; SIGTERM stops it in services.close().
+  services.webhookWorker.start();
 }
 
 void main();

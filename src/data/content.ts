@@ -299,16 +299,15 @@ export function createContentStore(database: Database) {
      * Records a completion once: a second call, even a concurrent one, keeps the first. `recorded`
      * tells whether this call was the first.
      */
-    async complete(courseId: string, userId: string, lessonId: string) {
-      const [inserted] = await database.transaction((tx) =>
-        tx
-          .insert(completions)
-          .values({ courseId, userId, lessonId, completedAt: new Date() })
-          .onConflictDoNothing()
-          .returning({ completedAt: completions.completedAt }),
-      );
+    /** Records a completion inside `tx`, once: a second call finds the first one's time. */
+    async complete(tx: Db, courseId: string, userId: string, lessonId: string) {
+      const [inserted] = await tx
+        .insert(completions)
+        .values({ courseId, userId, lessonId, completedAt: new Date() })
+        .onConflictDoNothing()
+        .returning({ completedAt: completions.completedAt });
       if (inserted) return { completedAt: inserted.completedAt, recorded: true };
-      const [row] = await database.db
+      const [row] = await tx
         .select({ completedAt: completions.completedAt })
         .from(completions)
         .where(

@@ -243,20 +243,19 @@ export function createCourseStore(
       await tx.select({ id: courses.id }).from(courses).where(eq(courses.id, id)).for('update');
     },
 
-    async insert(course: NewCourse) {
+    /** A new course, inside the caller's transaction. */
+    async insert(tx: Db, course: NewCourse) {
       const id = crypto.randomUUID();
       const now = new Date();
-      return database.transaction(async (tx) => {
-        await tx.insert(courses).values({
-          id,
-          ...course,
-          enrolledCount: 0,
-          createdAt: now,
-          updatedAt: now,
-          publishedAt: course.status === 'published' ? now : null,
-        });
-        return written(await find(id, tx));
+      await tx.insert(courses).values({
+        id,
+        ...course,
+        enrolledCount: 0,
+        createdAt: now,
+        updatedAt: now,
+        publishedAt: course.status === 'published' ? now : null,
       });
+      return written(await find(id, tx));
     },
 
     async update(tx: Db, id: string, changes: CourseChanges): Promise<void> {
@@ -266,14 +265,15 @@ export function createCourseStore(
         .where(eq(courses.id, id));
     },
 
-    async softDelete(id: string): Promise<void> {
+    /** Whether this call deleted the course (false: it was already gone). */
+    async softDelete(tx: Db, id: string): Promise<boolean> {
       const now = new Date();
-      await database.transaction(async (tx) => {
-        await tx
-          .update(courses)
-          .set({ deletedAt: now, updatedAt: now })
-          .where(and(eq(courses.id, id), isNull(courses.deletedAt)));
-      });
+      const rows = await tx
+        .update(courses)
+        .set({ deletedAt: now, updatedAt: now })
+        .where(and(eq(courses.id, id), isNull(courses.deletedAt)))
+        .returning({ id: courses.id });
+      return rows.length > 0;
     },
 
     /** Takes (`delta` 1) or frees (`delta` -1) a seat; the caller holds the course's lock. */

@@ -81,6 +81,19 @@ export function createEnrollmentStore(database: Database) {
       return row;
     },
 
+    /**
+     * Locks a student's enrollment row until `tx` ends, so that their completions in a course are
+     * counted one after another. SQLite's writes already run one at a time.
+     */
+    async lock(tx: Db, courseId: string, userId: string): Promise<void> {
+      if (database.dialect !== 'postgresql') return;
+      await tx
+        .select({ id: enrollments.id })
+        .from(enrollments)
+        .where(and(eq(enrollments.courseId, courseId), eq(enrollments.userId, userId)))
+        .for('update');
+    },
+
     async insert(tx: Db, courseId: string, userId: string) {
       const row = {
         id: crypto.randomUUID(),
@@ -108,8 +121,11 @@ export function createEnrollmentStore(database: Database) {
       return written(row);
     },
 
-    /** Cancels every active enrollment of a user and frees their seats, inside `tx`. */
-    async cancelAllForUser(tx: Db, userId: string): Promise<void> {
+    /**
+     * Cancels every active enrollment of a user and frees their seats, inside `tx`; the
+     * enrollments as they are now, each with its course's published lesson count.
+     */
+    async cancelAllForUser(tx: Db, userId: string) {
       const active = and(eq(enrollments.userId, userId), eq(enrollments.status, 'active'));
       const held = tx.select({ id: enrollments.courseId }).from(enrollments).where(active);
       // The course rows are locked first, in id order, as enrollments lock them: seats stay
@@ -122,14 +138,23 @@ export function createEnrollmentStore(database: Database) {
           .orderBy(courses.id)
           .for('update');
       }
+      const cancelling = await tx
+        .select({ enrollment: enrollments, lessonCount: courses.lessonCount })
+        .from(enrollments)
+        .innerJoin(courses, eq(courses.id, enrollments.courseId))
+        .where(active);
       await tx
         .update(courses)
         .set({ enrolledCount: sql`${courses.enrolledCount} - 1` })
         .where(inArray(courses.id, held));
-      await tx
-        .update(enrollments)
-        .set({ status: 'cancelled', cancelledAt: new Date() })
-        .where(active);
+      const cancelledAt = new Date();
+      await tx.update(enrollments).set({ status: 'cancelled', cancelledAt }).where(active);
+      return cancelling.map(({ enrollment, lessonCount }) => ({
+        ...enrollment,
+        status: 'cancelled' as const,
+        cancelledAt,
+        lessonCount,
+      }));
     },
 
     /**

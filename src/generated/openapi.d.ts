@@ -647,8 +647,335 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List webhook endpoints
+     * @description Admins only; any other role gets 403. Every endpoint that is not deleted, newest first (`createdAt`, then `id`, descending), without their secrets. Paginated by cursor: follow `nextCursor`, or the `Link` header, until it is null.
+     */
+    get: operations['listWebhookEndpoints'];
+    put?: never;
+    /**
+     * Create a webhook endpoint
+     * @description Admins only; any other role gets 403. Registers an endpoint, enabled, with a new signing secret that this answer shows once (`secret`): store it now, since no other answer carries it. Events that happen from then on are sent to it; none from before. The URL must be `https` and its host must resolve to public addresses only (see `WebhookUrl`): otherwise a 400 on `body.url`, as for a host that does not exist; a 503 with `Retry-After` when the name cannot be resolved right now. `events` lists event types, or is `["*"]` for all of them (a `*` beside other types is a 400 on `body.events`). With an `Idempotency-Key`, a retry gets the first answer again, secret included, and registers no second endpoint.
+     */
+    post: operations['createWebhookEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/webhooks/{webhookId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Get a webhook endpoint
+     * @description Admins only; any other role gets 403. The endpoint, without its secret. A deleted endpoint is 404, as one that never existed.
+     */
+    get: operations['getWebhookEndpoint'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a webhook endpoint
+     * @description Admins only; any other role gets 403. From then on nothing more is sent to the endpoint, not even the messages already queued for it, and it is 404 and absent from the list. It is a soft delete: the endpoint and its deliveries stay in the database, its secrets encrypted.
+     */
+    delete: operations['deleteWebhookEndpoint'];
+    options?: never;
+    head?: never;
+    /**
+     * Update a webhook endpoint
+     * @description Admins only; any other role gets 403. Changes the `url`, `description`, `events` or `enabled` of an endpoint: at least one of them, and the rest stay as they are. A new URL is checked as `createWebhookEndpoint` checks it (400 on `body.url`, or 503). New `events` hold for the events that happen from then on; a new `url` also receives the messages still queued. `enabled: false` pauses the endpoint: nothing is queued for it while it is disabled (enabling it again does not send what it missed), and the messages already queued wait until it is enabled again. A deleted endpoint is 404.
+     */
+    patch: operations['updateWebhookEndpoint'];
+    trace?: never;
+  };
+  '/api/v1/webhooks/{webhookId}/rotate-secret': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rotate the secret of a webhook endpoint
+     * @description Admins only; any other role gets 403. Replaces the endpoint's signing secret with a new one, which this answer shows once. For the next 24 hours (until `previousSecretExpiresAt`) every message carries two signatures, one with the new secret and one with the previous, so that receivers can switch to the new secret at their own pace; after that, only the new one signs. Rotating again within those 24 hours ends the overlap of the older secret at once: only the secret just replaced keeps signing beside the newest. No body. A deleted endpoint is 404.
+     */
+    post: operations['rotateWebhookSecret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/webhooks/{webhookId}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List the deliveries of a webhook endpoint
+     * @description Admins only; any other role gets 403. The messages queued for the endpoint, newest first (`createdAt`, then `id`, descending), each with how its delivery went: `pending` while it is being tried, `delivered` once the endpoint answered with a 2xx, `failed` once every attempt of the retry schedule failed. The bodies are not listed. Paginated by cursor. A deleted endpoint is 404.
+     */
+    get: operations['listWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+        /** @description The id of one of the endpoint's deliveries (its `webhook-id`). */
+        deliveryId: components['parameters']['WebhookDeliveryIdPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Redeliver a webhook message
+     * @description Admins only; any other role gets 403. Queues one of the endpoint's messages again, whatever its status: the same body with the same `webhook-id`, so a receiver that already handled it drops it; it is signed anew (a new `webhook-timestamp`, the endpoint's current secrets) and sent to the endpoint's current URL. The answer is the delivery as it is now: `pending`, due at once. A delivery that is not the endpoint's, or an endpoint that is deleted, is 404. No body.
+     */
+    post: operations['redeliverWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+  'user.registered': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * User registered
+     * @description An account was registered (`registerUser`). `data` is the new `User`. Sent by `POST` to every enabled endpoint subscribed to `user.registered` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook-id`, is sent again later.
+     */
+    post: operations['receiveUserRegisteredEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'course.created': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Course created
+     * @description A course was created. `data` is the new `Course`. Sent by `POST` to every enabled endpoint subscribed to `course.created` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook-id`, is sent again later.
+     */
+    post: operations['receiveCourseCreatedEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'course.updated': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Course updated
+     * @description A course was changed. `data` is the `Course` after the change. Sent by `POST` to every enabled endpoint subscribed to `course.updated` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook-id`, is sent again later.
+     */
+    post: operations['receiveCourseUpdatedEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'course.published': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Course published
+     * @description A course became `published`. `data` is the `Course` as it was then. Sent by `POST` to every enabled endpoint subscribed to `course.published` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook-id`, is sent again later.
+     */
+    post: operations['receiveCoursePublishedEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'course.archived': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Course archived
+     * @description A course became `archived`. `data` is the `Course` as it was then. Sent by `POST` to every enabled endpoint subscribed to `course.archived` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook-id`, is sent again later.
+     */
+    post: operations['receiveCourseArchivedEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'course.deleted': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Course deleted
+     * @description A course was deleted. `data` is `{ id }`: the course is 404 from then on. Sent by `POST` to every enabled endpoint subscribed to `course.deleted` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook-id`, is sent again later.
+     */
+    post: operations['receiveCourseDeletedEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'enrollment.created': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Enrollment created
+     * @description A student enrolled in a course, or enrolled again after leaving. `data` is the `Enrollment` with its progress. Sent by `POST` to every enabled endpoint subscribed to `enrollment.created` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook- id`, is sent again later.
+     */
+    post: operations['receiveEnrollmentCreatedEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'enrollment.cancelled': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Enrollment cancelled
+     * @description A student left a course, or the account was deleted. `data` is the `Enrollment` after its cancellation, with its progress. Sent by `POST` to every enabled endpoint subscribed to `enrollment.cancelled` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook-id`, is sent again later.
+     */
+    post: operations['receiveEnrollmentCancelledEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'lesson.completed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Lesson completed
+     * @description A student completed a lesson for the first time. `data` is `completeLesson`'s answer with the `courseId` and the student's `userId`. Sent by `POST` to every enabled endpoint subscribed to `lesson.completed` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook-id`, is sent again later.
+     */
+    post: operations['receiveLessonCompletedEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  'course.completed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Course completed
+     * @description A student's progress through a course reached 100%. `data` is `{ courseId, userId, progress }`. Sent by `POST` to every enabled endpoint subscribed to `course.completed` (or to `*`), signed as the Webhooks section of this document explains. Answer with any 2xx within 10 seconds to acknowledge it (the body of the answer is ignored); any other answer, a redirect, or none in time, and the same message, with the same `webhook-id`, is sent again later.
+     */
+    post: operations['receiveCourseCompletedEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
 export interface components {
   schemas: {
     /**
@@ -682,9 +1009,11 @@ export interface components {
      *     | `https://opencourse.dev/problems/capacity-below-enrolled` | 409 | `updateCourse`: a `capacity` under the current `enrolledCount`. |
      *     | `https://opencourse.dev/problems/outline-mismatch` | 409 | `replaceCourseOutline`: the body does not name each section and each lesson of the course exactly once. |
      *     | `https://opencourse.dev/problems/section-not-empty` | 409 | `deleteSection`: the section still holds lessons (drafts included). |
+     *     | `https://opencourse.dev/problems/idempotency-key-in-flight` | 409 | The first request with this `Idempotency-Key` still runs; retry after `Retry-After` seconds. |
      *     | `https://opencourse.dev/problems/precondition-failed` | 412 | An `If-Match` that does not match the current `ETag`. |
      *     | `https://opencourse.dev/problems/payload-too-large` | 413 | A body over 100 kB (256 kB for `createLesson` and `updateLesson`). |
      *     | `https://opencourse.dev/problems/unsupported-media-type` | 415 | A body that is not `application/json`. |
+     *     | `https://opencourse.dev/problems/idempotency-key-reused` | 422 | The `Idempotency-Key` was used, in the last 24 hours, by the same caller for another request to the operation (another body or path). |
      *     | `https://opencourse.dev/problems/rate-limited` | 429 | Too many requests; wait `Retry-After` seconds. |
      *     | `https://opencourse.dev/problems/internal-error` | 500 | An unexpected failure; the body holds no internals. Quote `requestId` when reporting it. |
      *     | `https://opencourse.dev/problems/not-implemented` | 501 | The operation is declared but not available on this server. |
@@ -1973,6 +2302,598 @@ export interface components {
       /** @description One entry per published lesson of the course, in outline order (by the section's position, then the lesson's), at most 1,000. */
       lessons: components['schemas']['LessonProgress'][];
     };
+    /**
+     * Format: uuid
+     * @description The id of a webhook endpoint.
+     * @example 0f1e2d3c-4b5a-4697-8877-665544332211
+     */
+    WebhookEndpointId: string;
+    /**
+     * Format: uri
+     * @description Where the messages are sent, by `POST`: an absolute `https` URL of at most 2,000 characters, without a user name or password. Its host must resolve to public addresses only: a host that resolves to a loopback, private (RFC 1918, `fc00::/7`), link-local, shared (`100.64.0.0/10`), multicast, reserved or otherwise non-public address is refused, and so is one that does not resolve. The check is made when the URL is registered and again at every delivery. A server run with `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` (tests, private networks) also takes `http` URLs and any address.
+     * @example https://hooks.example.com/opencourse
+     */
+    WebhookUrl: string;
+    /**
+     * @description What the endpoint is for, at most 500 characters, or null.
+     * @example Our CRM, for enrollments and completions
+     */
+    WebhookDescription: string | null;
+    /**
+     * @description An event type an endpoint subscribes to, or `*` for every type, present and future.
+     * @example enrollment.created
+     * @enum {string}
+     */
+    WebhookEventSelector:
+      | '*'
+      | 'user.registered'
+      | 'course.created'
+      | 'course.updated'
+      | 'course.published'
+      | 'course.archived'
+      | 'course.deleted'
+      | 'enrollment.created'
+      | 'enrollment.cancelled'
+      | 'lesson.completed'
+      | 'course.completed';
+    /**
+     * @description The events the endpoint receives: one or more event types, each at most once, or `["*"]` for every type (`*` stands alone: next to other types it is a 400).
+     * @example [
+     *       "enrollment.created",
+     *       "enrollment.cancelled",
+     *       "course.completed"
+     *     ]
+     */
+    WebhookEvents: components['schemas']['WebhookEventSelector'][];
+    /**
+     * @description Whether events are sent to the endpoint. A disabled endpoint gets nothing: events that happen while it is disabled are not kept for it, and enabling it again does not send them. Messages queued before it was disabled wait, and are sent once it is enabled again.
+     * @example true
+     */
+    WebhookEnabled: boolean;
+    /** @description The properties of a webhook endpoint, shared by `WebhookEndpoint` and `WebhookEndpointWithSecret`. Open on its own, only so that those two can build on it; each of them is closed (`unevaluatedProperties: false`). */
+    WebhookEndpointFields: {
+      id: components['schemas']['WebhookEndpointId'];
+      url: components['schemas']['WebhookUrl'];
+      description: components['schemas']['WebhookDescription'];
+      events: components['schemas']['WebhookEvents'];
+      enabled: components['schemas']['WebhookEnabled'];
+      createdAt: components['schemas']['Timestamp'];
+      /** @description When the endpoint was last changed, its secret's rotation included. */
+      updatedAt: components['schemas']['Timestamp'];
+    };
+    /**
+     * @description Where an admin asked events to be sent, signed by the Standard Webhooks specification. Its secret is never part of it.
+     * @example {
+     *       "id": "0f1e2d3c-4b5a-4697-8877-665544332211",
+     *       "url": "https://hooks.example.com/opencourse",
+     *       "description": "Our CRM, for enrollments and completions",
+     *       "events": [
+     *         "enrollment.created",
+     *         "enrollment.cancelled",
+     *         "course.completed"
+     *       ],
+     *       "enabled": true,
+     *       "createdAt": "2026-03-02T10:00:00Z",
+     *       "updatedAt": "2026-03-02T10:00:00Z"
+     *     }
+     */
+    WebhookEndpoint: components['schemas']['WebhookEndpointFields'];
+    /**
+     * @description One page of webhook endpoints, at most 100 (the largest `limit`).
+     * @example {
+     *       "items": [
+     *         {
+     *           "id": "0f1e2d3c-4b5a-4697-8877-665544332211",
+     *           "url": "https://hooks.example.com/opencourse",
+     *           "description": "Our CRM, for enrollments and completions",
+     *           "events": [
+     *             "enrollment.created",
+     *             "enrollment.cancelled",
+     *             "course.completed"
+     *           ],
+     *           "enabled": true,
+     *           "createdAt": "2026-03-02T10:00:00Z",
+     *           "updatedAt": "2026-03-02T10:00:00Z"
+     *         }
+     *       ],
+     *       "nextCursor": null
+     *     }
+     */
+    WebhookEndpointPage: components['schemas']['Page'] & {
+      /** @description The endpoints of this page. */
+      items: components['schemas']['WebhookEndpoint'][];
+    };
+    /**
+     * @description A new webhook endpoint. It starts enabled, with a new secret.
+     * @example {
+     *       "url": "https://hooks.example.com/opencourse",
+     *       "description": "Our CRM, for enrollments and completions",
+     *       "events": [
+     *         "enrollment.created",
+     *         "enrollment.cancelled",
+     *         "course.completed"
+     *       ]
+     *     }
+     */
+    CreateWebhookEndpointRequest: {
+      url: components['schemas']['WebhookUrl'];
+      description?: components['schemas']['WebhookDescription'];
+      events: components['schemas']['WebhookEvents'];
+    };
+    /**
+     * @description The signing secret: `whsec_` then the base64 of 32 random bytes, as the Standard Webhooks libraries take it (`new Webhook(secret)`). Shown once, in the answer of `createWebhookEndpoint` or `rotateWebhookSecret`: keep it then, since no other answer carries it (the server keeps it encrypted). Lost, it is replaced with `rotateWebhookSecret`.
+     * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw1/3Xw9DszOs=
+     */
+    WebhookSecret: string;
+    /**
+     * @description A webhook endpoint (every property of `WebhookEndpoint`) with its new signing secret, as `createWebhookEndpoint` and `rotateWebhookSecret` answer, and only they.
+     * @example {
+     *       "id": "0f1e2d3c-4b5a-4697-8877-665544332211",
+     *       "url": "https://hooks.example.com/opencourse",
+     *       "description": "Our CRM, for enrollments and completions",
+     *       "events": [
+     *         "enrollment.created",
+     *         "enrollment.cancelled",
+     *         "course.completed"
+     *       ],
+     *       "enabled": true,
+     *       "createdAt": "2026-03-02T10:00:00Z",
+     *       "updatedAt": "2026-03-02T10:00:00Z",
+     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw1/3Xw9DszOs=",
+     *       "previousSecretExpiresAt": null
+     *     }
+     */
+    WebhookEndpointWithSecret: components['schemas']['WebhookEndpointFields'] & {
+      secret: components['schemas']['WebhookSecret'];
+      /** @description After a rotation, until when the previous secret still signs every message, beside the new one (24 hours after the rotation); null when there is no previous secret. */
+      previousSecretExpiresAt: components['schemas']['NullableTimestamp'];
+    };
+    /**
+     * @description The fields to change, at least one; the others stay as they are. Send `description: null` to clear it. The secret changes only with `rotateWebhookSecret`.
+     * @example {
+     *       "events": [
+     *         "*"
+     *       ],
+     *       "enabled": false
+     *     }
+     */
+    UpdateWebhookEndpointRequest: {
+      url?: components['schemas']['WebhookUrl'];
+      description?: components['schemas']['WebhookDescription'];
+      events?: components['schemas']['WebhookEvents'];
+      enabled?: components['schemas']['WebhookEnabled'];
+    };
+    /**
+     * Format: uuid
+     * @description The id of a delivery: the message's `webhook-id`, the same on every attempt and on a redelivery, so that a receiver can drop duplicates.
+     * @example 6e5d4c3b-2a19-4807-96f5-e4d3c2b1a098
+     */
+    WebhookDeliveryId: string;
+    /**
+     * @description The kind of event a message tells of. `user.registered`: an account was created (`registerUser`). `course.created`, `course.updated`, `course.published`, `course.archived`, `course.deleted`: a course was created, changed, published, archived or deleted. `enrollment.created`, `enrollment.cancelled`: a student enrolled (or enrolled again) or left. `lesson.completed`: a student completed a lesson for the first time. `course.completed`: a student's progress through a course reached 100%. New types may be added: a receiver ignores (and acknowledges) a type it does not know.
+     * @example enrollment.created
+     * @enum {string}
+     */
+    WebhookEventType:
+      | 'user.registered'
+      | 'course.created'
+      | 'course.updated'
+      | 'course.published'
+      | 'course.archived'
+      | 'course.deleted'
+      | 'enrollment.created'
+      | 'enrollment.cancelled'
+      | 'lesson.completed'
+      | 'course.completed';
+    /**
+     * @description `pending`: not delivered yet; the next attempt is due at `nextAttemptAt`. `delivered`: the endpoint answered an attempt with a 2xx. `failed`: every attempt of the retry schedule failed; `redeliverWebhook` queues it again.
+     * @example delivered
+     * @enum {string}
+     */
+    WebhookDeliveryStatus: 'pending' | 'delivered' | 'failed';
+    /**
+     * @description One message to one endpoint, and how its delivery went.
+     * @example {
+     *       "id": "6e5d4c3b-2a19-4807-96f5-e4d3c2b1a098",
+     *       "eventType": "enrollment.created",
+     *       "status": "delivered",
+     *       "attempts": 1,
+     *       "lastAttemptAt": "2026-03-02T10:05:01Z",
+     *       "lastStatusCode": 200,
+     *       "nextAttemptAt": null,
+     *       "createdAt": "2026-03-02T10:05:00Z"
+     *     }
+     */
+    WebhookDelivery: {
+      id: components['schemas']['WebhookDeliveryId'];
+      eventType: components['schemas']['WebhookEventType'];
+      status: components['schemas']['WebhookDeliveryStatus'];
+      /**
+       * Format: int32
+       * @description How many times the message was sent so far (0 before the first attempt).
+       * @example 1
+       */
+      attempts: number;
+      /** @description When the last attempt was made, or null before the first one. */
+      lastAttemptAt: components['schemas']['NullableTimestamp'];
+      /**
+       * Format: int32
+       * @description The HTTP status the endpoint answered the last attempt with, or null when there was no attempt yet or no answer (a time-out, a refused connection, a refused target).
+       * @example 200
+       */
+      lastStatusCode: number | null;
+      /** @description When the next attempt is due while `pending`; null once delivered or failed. */
+      nextAttemptAt: components['schemas']['NullableTimestamp'];
+      /** @description When the event happened and the message was queued. */
+      createdAt: components['schemas']['Timestamp'];
+    };
+    /**
+     * @description One page of an endpoint's deliveries, newest first, at most 100 (the largest `limit`).
+     * @example {
+     *       "items": [
+     *         {
+     *           "id": "6e5d4c3b-2a19-4807-96f5-e4d3c2b1a098",
+     *           "eventType": "enrollment.created",
+     *           "status": "pending",
+     *           "attempts": 2,
+     *           "lastAttemptAt": "2026-03-02T10:05:06Z",
+     *           "lastStatusCode": 503,
+     *           "nextAttemptAt": "2026-03-02T10:10:06Z",
+     *           "createdAt": "2026-03-02T10:05:00Z"
+     *         }
+     *       ],
+     *       "nextCursor": "WyJ3ZWJob29rLWRlbGl2ZXJpZXM6YTFiMmMzIiwxNzcyNDQ1OTAwMDAwLCI2ZTVkNGMzYi0yYTE5LTQ4MDctOTZmNS1lNGQzYzJiMWEwOTgiXQ.Qk3x9cR2fT8aY1bN6mV0pL"
+     *     }
+     */
+    WebhookDeliveryPage: components['schemas']['Page'] & {
+      /** @description The deliveries of this page. */
+      items: components['schemas']['WebhookDelivery'][];
+    };
+    /**
+     * @description What every webhook message is: the body of the `POST` sent to an endpoint. Each event type
+     *     has its own message (`CourseCreatedMessage`, ...), which this base is open only to let them
+     *     build on; each of those is closed.
+     *
+     *     | `type` | `data` |
+     *     | --- | --- |
+     *     | `user.registered` | The new account, a `User` as `getUser` returns it. |
+     *     | `course.created` | The new course, a `Course` as `getCourse` returns it. |
+     *     | `course.updated` | The course after the change, a `Course`. |
+     *     | `course.published` | The course as it became `published`, a `Course`. |
+     *     | `course.archived` | The course as it became `archived`, a `Course`. |
+     *     | `course.deleted` | `{ id }`, the id of the deleted course (`CourseDeletedData`). |
+     *     | `enrollment.created` | The enrollment, an `Enrollment` with its `progress`, as `enrollInCourse` returns it. |
+     *     | `enrollment.cancelled` | The enrollment after its cancellation, an `Enrollment` with its `progress`. |
+     *     | `lesson.completed` | `LessonCompletedData`: `completeLesson`'s answer (`lessonId`, `completedAt`, `progress`) with the `courseId` and the student's `userId`. |
+     *     | `course.completed` | `CourseCompletedData`: `{ courseId, userId, progress }`, the student's progress at 100%. |
+     *
+     *     `data` is the resource as it was when the event happened, which may be older than what the
+     *     API answers now: messages are not sent in order, so compare `timestamp`s, or read the
+     *     resource again, before acting on a change.
+     */
+    WebhookMessage: {
+      type: components['schemas']['WebhookEventType'];
+      /** @description When the event happened (not when this attempt was sent: that is the `webhook-timestamp` header). */
+      timestamp: components['schemas']['Timestamp'];
+      /** @description The resource the event is about, by `type` (see the table above). */
+      data: unknown;
+    };
+    /**
+     * @description `user.registered`: an account was created; `data` is the new `User`.
+     * @example {
+     *       "type": "user.registered",
+     *       "timestamp": "2026-01-15T09:30:00Z",
+     *       "data": {
+     *         "id": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
+     *         "email": "ada@example.com",
+     *         "name": "Ada Lovelace",
+     *         "bio": null,
+     *         "role": "student",
+     *         "status": "active",
+     *         "emailVerified": false,
+     *         "createdAt": "2026-01-15T09:30:00Z",
+     *         "updatedAt": "2026-01-15T09:30:00Z"
+     *       }
+     *     }
+     */
+    UserRegisteredMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'user.registered';
+      data: components['schemas']['User'];
+    };
+    /**
+     * @description `course.created`: a course was created; `data` is the new `Course`.
+     * @example {
+     *       "type": "course.created",
+     *       "timestamp": "2026-01-18T14:00:00Z",
+     *       "data": {
+     *         "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *         "title": "Introduction to compilers",
+     *         "description": "From source text to machine code, one pass at a time.",
+     *         "category": "Computer science",
+     *         "level": "intermediate",
+     *         "language": "en",
+     *         "status": "draft",
+     *         "capacity": 30,
+     *         "enrolledCount": 0,
+     *         "lessonCount": 0,
+     *         "totalDurationMinutes": 0,
+     *         "instructor": {
+     *           "id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+     *           "name": "Grace Hopper"
+     *         },
+     *         "createdAt": "2026-01-18T14:00:00Z",
+     *         "updatedAt": "2026-01-18T14:00:00Z",
+     *         "publishedAt": null
+     *       }
+     *     }
+     */
+    CourseCreatedMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'course.created';
+      data: components['schemas']['Course'];
+    };
+    /**
+     * @description `course.updated`: a course was changed; `data` is the `Course` after the change.
+     * @example {
+     *       "type": "course.updated",
+     *       "timestamp": "2026-01-20T10:00:00Z",
+     *       "data": {
+     *         "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *         "title": "Introduction to compilers",
+     *         "description": "From source text to machine code, one pass at a time.",
+     *         "category": "Computer science",
+     *         "level": "intermediate",
+     *         "language": "en",
+     *         "status": "draft",
+     *         "capacity": 40,
+     *         "enrolledCount": 0,
+     *         "lessonCount": 3,
+     *         "totalDurationMinutes": 55,
+     *         "instructor": {
+     *           "id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+     *           "name": "Grace Hopper"
+     *         },
+     *         "createdAt": "2026-01-18T14:00:00Z",
+     *         "updatedAt": "2026-01-20T10:00:00Z",
+     *         "publishedAt": null
+     *       }
+     *     }
+     */
+    CourseUpdatedMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'course.updated';
+      data: components['schemas']['Course'];
+    };
+    /**
+     * @description `course.published`: a course became `published`; `data` is the `Course` as it was then.
+     * @example {
+     *       "type": "course.published",
+     *       "timestamp": "2026-01-20T10:00:00Z",
+     *       "data": {
+     *         "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *         "title": "Introduction to compilers",
+     *         "description": "From source text to machine code, one pass at a time.",
+     *         "category": "Computer science",
+     *         "level": "intermediate",
+     *         "language": "en",
+     *         "status": "published",
+     *         "capacity": 30,
+     *         "enrolledCount": 0,
+     *         "lessonCount": 3,
+     *         "totalDurationMinutes": 55,
+     *         "instructor": {
+     *           "id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+     *           "name": "Grace Hopper"
+     *         },
+     *         "createdAt": "2026-01-18T14:00:00Z",
+     *         "updatedAt": "2026-01-20T10:00:00Z",
+     *         "publishedAt": "2026-01-20T10:00:00Z"
+     *       }
+     *     }
+     */
+    CoursePublishedMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'course.published';
+      data: components['schemas']['Course'];
+    };
+    /**
+     * @description `course.archived`: a course became `archived`; `data` is the `Course` as it was then.
+     * @example {
+     *       "type": "course.archived",
+     *       "timestamp": "2026-06-30T17:00:00Z",
+     *       "data": {
+     *         "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *         "title": "Introduction to compilers",
+     *         "description": "From source text to machine code, one pass at a time.",
+     *         "category": "Computer science",
+     *         "level": "intermediate",
+     *         "language": "en",
+     *         "status": "archived",
+     *         "capacity": 30,
+     *         "enrolledCount": 12,
+     *         "lessonCount": 3,
+     *         "totalDurationMinutes": 55,
+     *         "instructor": {
+     *           "id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+     *           "name": "Grace Hopper"
+     *         },
+     *         "createdAt": "2026-01-18T14:00:00Z",
+     *         "updatedAt": "2026-06-30T17:00:00Z",
+     *         "publishedAt": "2026-01-20T10:00:00Z"
+     *       }
+     *     }
+     */
+    CourseArchivedMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'course.archived';
+      data: components['schemas']['Course'];
+    };
+    /**
+     * @description The course that was deleted.
+     * @example {
+     *       "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6"
+     *     }
+     */
+    CourseDeletedData: {
+      id: components['schemas']['CourseId'];
+    };
+    /**
+     * @description `course.deleted`: a course was deleted; `data` holds its `id` only.
+     * @example {
+     *       "type": "course.deleted",
+     *       "timestamp": "2026-07-01T08:00:00Z",
+     *       "data": {
+     *         "id": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6"
+     *       }
+     *     }
+     */
+    CourseDeletedMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'course.deleted';
+      data: components['schemas']['CourseDeletedData'];
+    };
+    /**
+     * @description `enrollment.created`: a student enrolled in a course, or enrolled again after leaving; `data` is the `Enrollment` with its progress.
+     * @example {
+     *       "type": "enrollment.created",
+     *       "timestamp": "2026-02-03T08:15:00Z",
+     *       "data": {
+     *         "id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+     *         "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *         "userId": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
+     *         "status": "active",
+     *         "enrolledAt": "2026-02-03T08:15:00Z",
+     *         "cancelledAt": null,
+     *         "progress": {
+     *           "completedLessons": 0,
+     *           "totalLessons": 3,
+     *           "percent": 0,
+     *           "completedAt": null
+     *         }
+     *       }
+     *     }
+     */
+    EnrollmentCreatedMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'enrollment.created';
+      data: components['schemas']['Enrollment'];
+    };
+    /**
+     * @description `enrollment.cancelled`: a student left a course (or the account was deleted); `data` is the `Enrollment` after its cancellation, with its progress.
+     * @example {
+     *       "type": "enrollment.cancelled",
+     *       "timestamp": "2026-02-10T12:00:00Z",
+     *       "data": {
+     *         "id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+     *         "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *         "userId": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
+     *         "status": "cancelled",
+     *         "enrolledAt": "2026-02-03T08:15:00Z",
+     *         "cancelledAt": "2026-02-10T12:00:00Z",
+     *         "progress": {
+     *           "completedLessons": 2,
+     *           "totalLessons": 3,
+     *           "percent": 66,
+     *           "completedAt": null
+     *         }
+     *       }
+     *     }
+     */
+    EnrollmentCancelledMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'enrollment.cancelled';
+      data: components['schemas']['Enrollment'];
+    };
+    /**
+     * @description A student's first completion of a lesson: `completeLesson`'s answer (`LessonCompletion`), with the course and the student. A repeated `completeLesson` sends nothing.
+     * @example {
+     *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *       "userId": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
+     *       "lessonId": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c03",
+     *       "completedAt": "2026-02-06T20:15:00Z",
+     *       "progress": {
+     *         "completedLessons": 3,
+     *         "totalLessons": 3,
+     *         "percent": 100,
+     *         "completedAt": "2026-02-06T20:15:00Z"
+     *       }
+     *     }
+     */
+    LessonCompletedData: {
+      courseId: components['schemas']['CourseId'];
+      userId: components['schemas']['UserId'];
+      lessonId: components['schemas']['LessonId'];
+      /** @description When the student completed the lesson. */
+      completedAt: components['schemas']['Timestamp'];
+      /** @description The student's progress through the course after this completion. */
+      progress: components['schemas']['Progress'];
+    };
+    /**
+     * @description `lesson.completed`: a student completed a lesson for the first time; `data` is a `LessonCompletedData`.
+     * @example {
+     *       "type": "lesson.completed",
+     *       "timestamp": "2026-02-06T20:15:00Z",
+     *       "data": {
+     *         "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *         "userId": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
+     *         "lessonId": "8b2e1d3f-5c4a-4f6b-8c1d-2e3f4a5b6c03",
+     *         "completedAt": "2026-02-06T20:15:00Z",
+     *         "progress": {
+     *           "completedLessons": 3,
+     *           "totalLessons": 3,
+     *           "percent": 100,
+     *           "completedAt": "2026-02-06T20:15:00Z"
+     *         }
+     *       }
+     *     }
+     */
+    LessonCompletedMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'lesson.completed';
+      data: components['schemas']['LessonCompletedData'];
+    };
+    /**
+     * @description A student who finished a course: its progress reached 100% (every published lesson is complete; `progress.completedAt` tells when). Sent each time the progress reaches 100% from below, which can happen again after a new lesson is published and completed.
+     * @example {
+     *       "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *       "userId": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
+     *       "progress": {
+     *         "completedLessons": 3,
+     *         "totalLessons": 3,
+     *         "percent": 100,
+     *         "completedAt": "2026-02-06T20:15:00Z"
+     *       }
+     *     }
+     */
+    CourseCompletedData: {
+      courseId: components['schemas']['CourseId'];
+      userId: components['schemas']['UserId'];
+      /** @description The student's progress, at 100%. */
+      progress: components['schemas']['Progress'];
+    };
+    /**
+     * @description `course.completed`: a student's progress through a course reached 100%; `data` is a `CourseCompletedData`.
+     * @example {
+     *       "type": "course.completed",
+     *       "timestamp": "2026-02-06T20:15:00Z",
+     *       "data": {
+     *         "courseId": "7d9f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+     *         "userId": "3f6c1b1e-9a4d-4c1f-8e2a-1b2c3d4e5f60",
+     *         "progress": {
+     *           "completedLessons": 3,
+     *           "totalLessons": 3,
+     *           "percent": 100,
+     *           "completedAt": "2026-02-06T20:15:00Z"
+     *         }
+     *       }
+     *     }
+     */
+    CourseCompletedMessage: components['schemas']['WebhookMessage'] & {
+      /** @constant */
+      type: 'course.completed';
+      data: components['schemas']['CourseCompletedData'];
+    };
   };
   responses: {
     /** @description Any other error, as problem details: 501 `not-implemented`, or 503 `service-unavailable` (with `Retry-After`) while the server starts or when the database does not answer. */
@@ -2048,10 +2969,11 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description An account already uses this email, compared without regard to case (`email-taken`). */
+    /** @description An account already uses this email, compared without regard to case (`email-taken`); or the first request with this `Idempotency-Key` still runs (`idempotency-key-in-flight`): retry after `Retry-After` seconds to get its answer. */
     EmailTaken: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Retry-After': components['headers']['Retry-After'];
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'RateLimit-Limit': components['headers']['RateLimit-Limit'];
         'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -2078,6 +3000,20 @@ export interface components {
     };
     /** @description The request body is not `application/json` (`unsupported-media-type`). */
     UnsupportedMediaType: {
+      headers: {
+        'X-Request-Id': components['headers']['X-Request-Id'];
+        'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+        'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+        'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+        'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description The `Idempotency-Key` was already used, in the last 24 hours, by this caller for another request to this operation: another body or another path (`idempotency-key-reused`). Nothing was done. Use a new key for a new request. */
+    UnprocessableContent: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
@@ -2148,10 +3084,11 @@ export interface components {
         'application/problem+json': components['schemas']['Problem'];
       };
     };
-    /** @description The request clashes with the current state of the resource. The operation's description says which problem types it returns: `course-full`, `course-not-published`, `last-admin`, `owns-courses`, `capacity-below-enrolled`, `outline-mismatch`, `section-not-empty`, or `conflict` for any other clash. */
+    /** @description The request clashes with the current state of the resource. The operation's description says which problem types it returns: `course-full`, `course-not-published`, `last-admin`, `owns-courses`, `capacity-below-enrolled`, `outline-mismatch`, `section-not-empty`, or `conflict` for any other clash. On an operation that takes an `Idempotency-Key`, also `idempotency-key-in-flight`: the first request with that key still runs; retry after `Retry-After` seconds to get its answer. */
     Conflict: {
       headers: {
         'X-Request-Id': components['headers']['X-Request-Id'];
+        'Retry-After': components['headers']['Retry-After'];
         'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
         'RateLimit-Limit': components['headers']['RateLimit-Limit'];
         'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -2234,6 +3171,8 @@ export interface components {
     };
   };
   parameters: {
+    /** @description Makes a retry of this create safe (IETF draft "The Idempotency-Key HTTP Header Field"): a unique value the client chooses per intended action, such as a UUID, 1 to 255 printable ASCII characters (no spaces). The first request with a key runs; for 24 hours a retry with the same key and the same request (path and body, byte for byte) gets the stored answer again, status, headers and body, with `Idempotent-Replayed: true`, and acts no second time. Keys are scoped to the caller (the user of the token, or the client address when there is none) and to the operation. The same key with another request is a 422 `idempotency-key-reused`; while the first request still runs, a 409 `idempotency-key-in-flight` with `Retry-After`. Answers of 5xx and 429 are not kept (a retry runs afresh); other answers, 4xx included, are. Without the header, nothing is kept. */
+    IdempotencyKeyHeader: string;
     /** @description Only enrollments with this status; both when absent. */
     EnrollmentStatusQuery: components['schemas']['EnrollmentStatus'];
     /** @description How many items a page holds at most, 1 to 100 (20 when absent). */
@@ -2270,12 +3209,22 @@ export interface components {
     SectionIdPath: components['schemas']['SectionId'];
     /** @description The id of a lesson of the course. */
     LessonIdPath: components['schemas']['LessonId'];
+    /** @description The id of the webhook endpoint. */
+    WebhookIdPath: components['schemas']['WebhookEndpointId'];
+    /** @description The id of one of the endpoint's deliveries (its `webhook-id`). */
+    WebhookDeliveryIdPath: components['schemas']['WebhookDeliveryId'];
+    /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+    WebhookIdHeader: components['schemas']['WebhookDeliveryId'];
+    /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+    WebhookTimestampHeader: string;
+    /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+    WebhookSignatureHeader: string;
   };
   requestBodies: never;
   headers: {
     /** @description The id of this request, also the `requestId` of a problem and present on every log line of the request. A client's own `X-Request-Id` request header is echoed when it is 1 to 128 characters of `[A-Za-z0-9._-]`; otherwise the server makes a new one. */
     'X-Request-Id': components['schemas']['RequestId'];
-    /** @description How many seconds to wait before trying again (0 to 86,400: the longest window, the daily count of failed logins per address, is a day). Always sent with 429 and 503 responses; absent from other errors. */
+    /** @description How many seconds to wait before trying again (0 to 86,400: the longest window, the daily count of failed logins per address, is a day). Always sent with 429 and 503 responses, and with a 409 `idempotency-key-in-flight`; absent from other errors. */
     'Retry-After': number;
     /** @description CORS (Fetch standard). Present only when the server's `CORS_ORIGINS` lists the request's `Origin`, and then that origin, echoed; absent otherwise (CORS is off when `CORS_ORIGINS` is empty, the default), so browsers on other sites cannot read the response. Never `*`. */
     'Access-Control-Allow-Origin': string;
@@ -2285,6 +3234,8 @@ export interface components {
     'RateLimit-Remaining': number;
     /** @description Seconds until the current window of that limit ends and its quota is full again (0 to 86,400, the longest window). Absent when the limits are turned off, and on the health checks. */
     'RateLimit-Reset': number;
+    /** @description `true` when this answer is the stored answer of an earlier request with the same `Idempotency-Key`, replayed byte for byte (a kept 4xx problem is replayed the same way): the request did not act again. Absent on an answer that the request itself produced. */
+    'Idempotent-Replayed': 'true';
     /** @description The path of the resource that the request created (at most 2048 characters). */
     Location: string;
     /** @description Always `no-store` on a response that carries tokens or an account's own data (RFC 6749 §5.1, RFC 9111 §5.2.2.5): no cache, shared or private, may keep it. */
@@ -2383,7 +3334,10 @@ export interface operations {
   registerUser: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry of this create safe (IETF draft "The Idempotency-Key HTTP Header Field"): a unique value the client chooses per intended action, such as a UUID, 1 to 255 printable ASCII characters (no spaces). The first request with a key runs; for 24 hours a retry with the same key and the same request (path and body, byte for byte) gets the stored answer again, status, headers and body, with `Idempotent-Replayed: true`, and acts no second time. Keys are scoped to the caller (the user of the token, or the client address when there is none) and to the operation. The same key with another request is a 422 `idempotency-key-reused`; while the first request still runs, a 409 `idempotency-key-in-flight` with `Retry-After`. Answers of 5xx and 429 are not kept (a retry runs afresh); other answers, 4xx included, are. Without the header, nothing is kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKeyHeader'];
+      };
       path?: never;
       cookie?: never;
     };
@@ -2397,6 +3351,7 @@ export interface operations {
       201: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
           Location: components['headers']['Location'];
           'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
@@ -2413,6 +3368,7 @@ export interface operations {
       409: components['responses']['EmailTaken'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       503: components['responses']['ServiceUnavailable'];
@@ -3042,7 +3998,10 @@ export interface operations {
   createCourse: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry of this create safe (IETF draft "The Idempotency-Key HTTP Header Field"): a unique value the client chooses per intended action, such as a UUID, 1 to 255 printable ASCII characters (no spaces). The first request with a key runs; for 24 hours a retry with the same key and the same request (path and body, byte for byte) gets the stored answer again, status, headers and body, with `Idempotent-Replayed: true`, and acts no second time. Keys are scoped to the caller (the user of the token, or the client address when there is none) and to the operation. The same key with another request is a 422 `idempotency-key-reused`; while the first request still runs, a 409 `idempotency-key-in-flight` with `Retry-After`. Answers of 5xx and 429 are not kept (a retry runs afresh); other answers, 4xx included, are. Without the header, nothing is kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKeyHeader'];
+      };
       path?: never;
       cookie?: never;
     };
@@ -3056,6 +4015,7 @@ export interface operations {
       201: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
           Location: components['headers']['Location'];
           ETag: components['headers']['ETag'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
@@ -3071,8 +4031,10 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
@@ -3212,7 +4174,10 @@ export interface operations {
   enrollInCourse: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry of this create safe (IETF draft "The Idempotency-Key HTTP Header Field"): a unique value the client chooses per intended action, such as a UUID, 1 to 255 printable ASCII characters (no spaces). The first request with a key runs; for 24 hours a retry with the same key and the same request (path and body, byte for byte) gets the stored answer again, status, headers and body, with `Idempotent-Replayed: true`, and acts no second time. Keys are scoped to the caller (the user of the token, or the client address when there is none) and to the operation. The same key with another request is a 422 `idempotency-key-reused`; while the first request still runs, a 409 `idempotency-key-in-flight` with `Retry-After`. Answers of 5xx and 429 are not kept (a retry runs afresh); other answers, 4xx included, are. Without the header, nothing is kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKeyHeader'];
+      };
       path: {
         /** @description The id of the course. */
         courseId: components['parameters']['CourseIdPath'];
@@ -3225,6 +4190,7 @@ export interface operations {
       200: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -3239,6 +4205,7 @@ export interface operations {
       201: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
           Location: components['headers']['Location'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
@@ -3255,6 +4222,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      422: components['responses']['UnprocessableContent'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
@@ -3436,7 +4404,10 @@ export interface operations {
   createSection: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry of this create safe (IETF draft "The Idempotency-Key HTTP Header Field"): a unique value the client chooses per intended action, such as a UUID, 1 to 255 printable ASCII characters (no spaces). The first request with a key runs; for 24 hours a retry with the same key and the same request (path and body, byte for byte) gets the stored answer again, status, headers and body, with `Idempotent-Replayed: true`, and acts no second time. Keys are scoped to the caller (the user of the token, or the client address when there is none) and to the operation. The same key with another request is a 422 `idempotency-key-reused`; while the first request still runs, a 409 `idempotency-key-in-flight` with `Retry-After`. Answers of 5xx and 429 are not kept (a retry runs afresh); other answers, 4xx included, are. Without the header, nothing is kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKeyHeader'];
+      };
       path: {
         /** @description The id of the course. */
         courseId: components['parameters']['CourseIdPath'];
@@ -3453,6 +4424,7 @@ export interface operations {
       201: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
           Location: components['headers']['Location'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
@@ -3471,6 +4443,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
@@ -3558,7 +4531,10 @@ export interface operations {
   createLesson: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry of this create safe (IETF draft "The Idempotency-Key HTTP Header Field"): a unique value the client chooses per intended action, such as a UUID, 1 to 255 printable ASCII characters (no spaces). The first request with a key runs; for 24 hours a retry with the same key and the same request (path and body, byte for byte) gets the stored answer again, status, headers and body, with `Idempotent-Replayed: true`, and acts no second time. Keys are scoped to the caller (the user of the token, or the client address when there is none) and to the operation. The same key with another request is a 422 `idempotency-key-reused`; while the first request still runs, a 409 `idempotency-key-in-flight` with `Retry-After`. Answers of 5xx and 429 are not kept (a retry runs afresh); other answers, 4xx included, are. Without the header, nothing is kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKeyHeader'];
+      };
       path: {
         /** @description The id of the course. */
         courseId: components['parameters']['CourseIdPath'];
@@ -3577,6 +4553,7 @@ export interface operations {
       201: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
           Location: components['headers']['Location'];
           ETag: components['headers']['ETag'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
@@ -3596,6 +4573,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
@@ -3844,5 +4822,527 @@ export interface operations {
       500: components['responses']['InternalError'];
       default: components['responses']['Problem'];
     };
+  };
+  listWebhookEndpoints: {
+    parameters: {
+      query?: {
+        /** @description How many items a page holds at most, 1 to 100 (20 when absent). */
+        limit?: components['parameters']['LimitQuery'];
+        /** @description The `nextCursor` of the previous page. Omit it for the first page. Send the same filters and sort as for the page it came from. */
+        cursor?: components['parameters']['CursorQuery'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of webhook endpoints. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          Link: components['headers']['Link'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookEndpointPage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  createWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes a retry of this create safe (IETF draft "The Idempotency-Key HTTP Header Field"): a unique value the client chooses per intended action, such as a UUID, 1 to 255 printable ASCII characters (no spaces). The first request with a key runs; for 24 hours a retry with the same key and the same request (path and body, byte for byte) gets the stored answer again, status, headers and body, with `Idempotent-Replayed: true`, and acts no second time. Keys are scoped to the caller (the user of the token, or the client address when there is none) and to the operation. The same key with another request is a 422 `idempotency-key-reused`; while the first request still runs, a 409 `idempotency-key-in-flight` with `Retry-After`. Answers of 5xx and 429 are not kept (a retry runs afresh); other answers, 4xx included, are. Without the header, nothing is kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKeyHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateWebhookEndpointRequest'];
+      };
+    };
+    responses: {
+      /** @description The endpoint was created; `secret` is shown this once. */
+      201: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Idempotent-Replayed': components['headers']['Idempotent-Replayed'];
+          Location: components['headers']['Location'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookEndpointWithSecret'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['UnprocessableContent'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['ServiceUnavailable'];
+      default: components['responses']['Problem'];
+    };
+  };
+  getWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookEndpoint'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  deleteWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint is deleted. */
+      204: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  updateWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpdateWebhookEndpointRequest'];
+      };
+    };
+    responses: {
+      /** @description The endpoint after the change. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookEndpoint'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      503: components['responses']['ServiceUnavailable'];
+      default: components['responses']['Problem'];
+    };
+  };
+  rotateWebhookSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint with its new secret, shown this once. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookEndpointWithSecret'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        /** @description How many items a page holds at most, 1 to 100 (20 when absent). */
+        limit?: components['parameters']['LimitQuery'];
+        /** @description The `nextCursor` of the previous page. Omit it for the first page. Send the same filters and sort as for the page it came from. */
+        cursor?: components['parameters']['CursorQuery'];
+      };
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of the endpoint's deliveries. */
+      200: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          Link: components['headers']['Link'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookDeliveryPage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  redeliverWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id of the webhook endpoint. */
+        webhookId: components['parameters']['WebhookIdPath'];
+        /** @description The id of one of the endpoint's deliveries (its `webhook-id`). */
+        deliveryId: components['parameters']['WebhookDeliveryIdPath'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The message is queued again. */
+      202: {
+        headers: {
+          'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
+          'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
+          'RateLimit-Limit': components['headers']['RateLimit-Limit'];
+          'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
+          'RateLimit-Reset': components['headers']['RateLimit-Reset'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookDelivery'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['InternalError'];
+      default: components['responses']['Problem'];
+    };
+  };
+  receiveUserRegisteredEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UserRegisteredMessage'];
+      };
+    };
+    responses: never;
+  };
+  receiveCourseCreatedEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CourseCreatedMessage'];
+      };
+    };
+    responses: never;
+  };
+  receiveCourseUpdatedEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CourseUpdatedMessage'];
+      };
+    };
+    responses: never;
+  };
+  receiveCoursePublishedEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CoursePublishedMessage'];
+      };
+    };
+    responses: never;
+  };
+  receiveCourseArchivedEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CourseArchivedMessage'];
+      };
+    };
+    responses: never;
+  };
+  receiveCourseDeletedEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CourseDeletedMessage'];
+      };
+    };
+    responses: never;
+  };
+  receiveEnrollmentCreatedEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['EnrollmentCreatedMessage'];
+      };
+    };
+    responses: never;
+  };
+  receiveEnrollmentCancelledEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['EnrollmentCancelledMessage'];
+      };
+    };
+    responses: never;
+  };
+  receiveLessonCompletedEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['LessonCompletedMessage'];
+      };
+    };
+    responses: never;
+  };
+  receiveCourseCompletedEvent: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The message's id (Standard Webhooks): the same on every attempt and on a redelivery of the message, and the `id` of its delivery in `listWebhookDeliveries`. A receiver that keeps the ids it has handled drops duplicates with it. Part of what is signed. */
+        'webhook-id': components['parameters']['WebhookIdHeader'];
+        /** @description When this attempt was sent, in whole seconds since the Unix epoch (Standard Webhooks). Part of what is signed: a receiver refuses a message whose timestamp is far from its own clock (the `standardwebhooks` libraries allow 5 minutes), which stops replays of old messages. */
+        'webhook-timestamp': components['parameters']['WebhookTimestampHeader'];
+        /** @description The signatures of the message (Standard Webhooks), separated by spaces: each is `v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the base64-decoded part of the secret after `whsec_`. One signature normally; two during the 24 hours after a rotation (one with the new secret, one with the previous). A message is genuine when any of them matches one computed with a secret the receiver holds. */
+        'webhook-signature': components['parameters']['WebhookSignatureHeader'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CourseCompletedMessage'];
+      };
+    };
+    responses: never;
   };
 }

@@ -11,6 +11,7 @@ import { rejectNulCharacters } from './control-characters';
 import { docsRouter } from './docs';
 import { rejectNonFiniteQueryNumbers } from './finite-numbers';
 import { handlers as defaultHandlers } from './handlers';
+import { digestBody, idempotentOperations } from './idempotency';
 import { verifyDepth } from './json-depth';
 import type { HandlerMap } from './operations';
 import { problemHandler } from './problems';
@@ -21,6 +22,12 @@ import { bindOperations, toExpressPath } from './routes';
 import { bearerAuthHandler } from './security';
 
 const BODY_LIMIT = '100kb';
+
+/** body-parser's hook on every JSON body, before it is parsed. */
+const verify: typeof verifyDepth = (req, res, body) => {
+  verifyDepth(req, res, body);
+  digestBody(req, res, body);
+};
 
 /** The whole HTTP pipeline, in the order a request walks it. */
 export function createApp(services: Services, handlers: HandlerMap = defaultHandlers): Express {
@@ -56,6 +63,7 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
           'RateLimit-Limit',
           'RateLimit-Remaining',
           'RateLimit-Reset',
+          'Idempotent-Replayed',
         ],
         maxAge: 600,
       }),
@@ -64,8 +72,9 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
 
   mountRateLimits(app, services, openapiDocument);
   app.use(docsRouter());
-  // Tokens and an account's own data must not be kept by any cache (RFC 6749 §5.1).
-  app.use(['/api/v1/auth', '/api/v1/users'], (_req, res, next) => {
+  // Tokens, webhook signing secrets and an account's own data must not be kept by any cache
+  // (RFC 6749 §5.1).
+  app.use(['/api/v1/auth', '/api/v1/users', '/api/v1/webhooks'], (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
   });
@@ -87,10 +96,10 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
   for (const [path, item] of Object.entries(openapiDocument.paths)) {
     for (const method of HTTP_METHODS) {
       const limit = item[method]?.['x-max-body-bytes'];
-      if (limit) app[method](toExpressPath(path), express.json({ limit, verify: verifyDepth }));
+      if (limit) app[method](toExpressPath(path), express.json({ limit, verify }));
     }
   }
-  app.use(express.json({ limit: BODY_LIMIT, verify: verifyDepth }));
+  app.use(express.json({ limit: BODY_LIMIT, verify }));
   app.use(rejectNulCharacters);
   app.use(
     OpenApiValidator.middleware({
@@ -105,6 +114,8 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
     }),
   );
   app.use(rejectNonFiniteQueryNumbers);
+  // After the validator (the key's format checked, the caller known), before the operations.
+  app.use(idempotentOperations(openapiDocument, services));
   app.use(bindOperations(openapiDocument, handlers, services));
   app.use(problemHandler);
   return app;

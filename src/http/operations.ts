@@ -7,7 +7,11 @@ import type { Services } from '../services';
  * The handler map's types, derived from the generated `operations`: every operationId must have
  * a handler, and each handler's input and output are the document's, checked by the compiler.
  */
-export type OperationId = keyof operations;
+export type OperationId = {
+  // The document's `webhooks` (the messages sent to partners' endpoints) are operations too, but
+  // the server does not answer them: they alone declare no responses.
+  [K in keyof operations]: [operations[K]['responses']] extends [never] ? never : K;
+}[keyof operations];
 
 type JsonOf<T> = T extends { content: { 'application/json': infer B } } ? B : undefined;
 

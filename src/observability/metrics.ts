@@ -30,6 +30,9 @@ const LOGIN_OUTCOMES = [
 ];
 const ENROLLMENT_RESULTS = ['created', 'already_enrolled', 'course_full', 'course_not_published'];
 const EMAIL_RESULTS = ['sent', 'failed', 'logged'];
+/** How a webhook delivery attempt ended: sent, to be tried again, or given up. */
+export const WEBHOOK_OUTCOMES = ['delivered', 'retrying', 'failed'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /**
  * A failure's label value: the problem's kind (a fixed set, each listed in the document) or
@@ -119,7 +122,14 @@ export function createMetrics(database?: Pick<Database, 'pool'>) {
     labelNames: ['result'] as const,
     registers,
   });
+  const webhookDeliveries = new Counter({
+    name: 'opencourse_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: delivered, retrying (will be tried again), failed.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   for (const outcome of LOGIN_OUTCOMES) logins.inc({ outcome }, 0);
+  for (const outcome of WEBHOOK_OUTCOMES) webhookDeliveries.inc({ outcome }, 0);
   for (const limit of LIMIT_NAMES) limitRefusals.inc({ limit }, 0);
   for (const result of ENROLLMENT_RESULTS) enrollments.inc({ result }, 0);
   for (const result of EMAIL_RESULTS) emails.inc({ result }, 0);
@@ -166,6 +176,7 @@ export function createMetrics(database?: Pick<Database, 'pool'>) {
     enrollments,
     lessonCompletions,
     emails,
+    webhookDeliveries,
     contentType: registry.contentType,
     /** The exposition text: this instance's metrics, then the process's. */
     async scrape(): Promise<string> {

@@ -8,7 +8,9 @@ import { HttpProblem, problems } from '../errors';
 import { recordOutcome, type Metrics } from '../observability/metrics';
 import type { Limits } from './limits';
 import { emails, type Mailer } from './mailer';
+import type { Outbox } from './outbox';
 import type { PasswordHasher } from './passwords';
+import { toUser } from './users';
 import {
   hashToken,
   newOpaqueToken,
@@ -52,6 +54,7 @@ export interface AuthDeps {
   mailer: Mailer;
   limits: Limits;
   metrics: Metrics;
+  outbox: Outbox;
 }
 
 export function createAuthService(deps: AuthDeps) {
@@ -171,6 +174,7 @@ export function createAuthService(deps: AuthDeps) {
           passwordHash,
         });
         if (!row) return undefined;
+        await deps.outbox.emit(tx, 'user.registered', toUser(row));
         return { user: row, token: await issueEmailToken(tx, row.id, 'verify-email') };
       });
       if (!issued)

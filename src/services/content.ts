@@ -15,6 +15,7 @@ import { HttpProblem, problems } from '../errors';
 import type { Metrics } from '../observability/metrics';
 import type { Caller } from './auth';
 import { canManage, canSee, courseNotFound, requireManager } from './courses';
+import type { Outbox } from './outbox';
 import { toProgress, toProgressIn } from './progress';
 import { requireIfMatch } from './versions';
 
@@ -89,6 +90,7 @@ export interface ContentDeps {
   content: ContentStore;
   enrollments: EnrollmentStore;
   metrics: Metrics;
+  outbox: Outbox;
 }
 
 /**
@@ -97,7 +99,7 @@ export interface ContentDeps {
  * an outline nobody else is changing.
  */
 export function createContentService(deps: ContentDeps) {
-  const { database, courses, content, enrollments, metrics } = deps;
+  const { database, courses, content, enrollments, metrics, outbox } = deps;
 
   /** The course's outline as `caller` sees it (drafts for managers), inside `db`. */
   async function outlineOf(
@@ -120,9 +122,9 @@ export function createContentService(deps: ContentDeps) {
   }
 
   /** A student's progress through `course`. */
-  async function progressOf(course: CourseRecord, userId: string) {
+  async function progressOf(course: CourseRecord, userId: string, db: Db) {
     const pair = { courseId: course.id, userId };
-    const counts = await content.completionsOf([pair]);
+    const counts = await content.completionsOf([pair], db);
     return toProgressIn(course.lessonCount, counts.get(pairKey(pair)));
   }
 
@@ -324,16 +326,33 @@ export function createContentService(deps: ContentDeps) {
       });
     },
 
-    /** Marks a lesson complete, once: a second call keeps the first completion's time. */
+    /**
+     * Marks a lesson complete, once: a second call keeps the first completion's time. A first
+     * completion tells of itself (`lesson.completed`) and, when it brings the student's progress
+     * to 100%, of the course's (`course.completed`), in its transaction. A student's completions
+     * in a course run one at a time (their enrollment row is locked), so that of two completed at
+     * once, the second counts the first.
+     */
     async complete(caller: Caller, courseId: string, lessonId: string) {
       const course = await studentLesson(caller, courseId, lessonId);
-      const { completedAt, recorded } = await content.complete(courseId, caller.userId, lessonId);
+      const { userId } = caller;
+      const { completion, recorded } = await database.transaction(async (tx) => {
+        await enrollments.lock(tx, courseId, userId);
+        const { completedAt, recorded } = await content.complete(tx, courseId, userId, lessonId);
+        const progress = await progressOf(course, userId, tx);
+        const completion = { lessonId, completedAt: completedAt.toISOString(), progress };
+        if (recorded) {
+          await outbox.emit(tx, 'lesson.completed', { courseId, userId, ...completion });
+          // Complete now, and not before: this new completion (of a published lesson, which
+          // progress counts) is what made it whole.
+          if (progress.completedAt !== null) {
+            await outbox.emit(tx, 'course.completed', { courseId, userId, progress });
+          }
+        }
+        return { completion, recorded };
+      });
       if (recorded) metrics.lessonCompletions.inc();
-      return {
-        lessonId,
-        completedAt: completedAt.toISOString(),
-        progress: await progressOf(course, caller.userId),
-      };
+      return completion;
     },
 
     async uncomplete(caller: Caller, courseId: string, lessonId: string): Promise<void> {

@@ -1,9 +1,11 @@
 import type { components, operations } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
 import type { CourseRecord, CourseStore } from '../data/courses';
+import type { CourseStatus } from '../domain';
 import { problems } from '../errors';
 import type { Caller } from './auth';
 import { listingScope, type CursorCodec } from './cursor';
+import type { Outbox } from './outbox';
 import { fetchPage, type Page } from './paging';
 import { requireIfMatch } from './versions';
 
@@ -59,10 +61,18 @@ export interface CourseDeps {
   database: Database;
   cursors: CursorCodec;
   courses: CourseStore;
+  outbox: Outbox;
 }
 
 export function createCourseService(deps: CourseDeps) {
-  const { database, cursors, courses: store } = deps;
+  const { database, cursors, courses: store, outbox } = deps;
+
+  /** `course.published` or `course.archived` when a write moved the course to that status. */
+  async function announceStatus(tx: Db, before: CourseStatus | undefined, course: Course) {
+    if (course.status === before) return;
+    if (course.status === 'published') await outbox.emit(tx, 'course.published', course);
+    if (course.status === 'archived') await outbox.emit(tx, 'course.archived', course);
+  }
 
   return {
     async create(caller: Caller, body: CreateCourseRequest): Promise<Course> {
@@ -78,17 +88,23 @@ export function createCourseService(deps: CourseDeps) {
         }
         instructorId = body.instructorId;
       }
-      const created = await store.insert({
-        title: body.title,
-        description: body.description ?? '',
-        category: body.category ?? null,
-        level: body.level ?? null,
-        language: body.language ?? 'en',
-        status: body.status ?? 'draft',
-        capacity: body.capacity ?? null,
-        instructorId,
+      return database.transaction(async (tx) => {
+        const created = toCourse(
+          await store.insert(tx, {
+            title: body.title,
+            description: body.description ?? '',
+            category: body.category ?? null,
+            level: body.level ?? null,
+            language: body.language ?? 'en',
+            status: body.status ?? 'draft',
+            capacity: body.capacity ?? null,
+            instructorId,
+          }),
+        );
+        await outbox.emit(tx, 'course.created', created);
+        await announceStatus(tx, undefined, created);
+        return created;
       });
-      return toCourse(created);
     },
 
     async get(caller: Caller | undefined, id: string): Promise<Course> {
@@ -128,13 +144,19 @@ export function createCourseService(deps: CourseDeps) {
           // Set the first time the course is published, and kept from then on.
           publishedAt: current.publishedAt ?? (body.status === 'published' ? new Date() : null),
         });
-        return toCourse(await store.findWritten(tx, id));
+        const updated = toCourse(await store.findWritten(tx, id));
+        await outbox.emit(tx, 'course.updated', updated);
+        await announceStatus(tx, current.status, updated);
+        return updated;
       });
     },
 
     async remove(caller: Caller, id: string): Promise<void> {
-      requireManager(caller, await store.find(id));
-      await store.softDelete(id);
+      await database.transaction(async (tx) => {
+        requireManager(caller, await store.find(id, tx));
+        // Two deletions at once: only the one that deleted the row tells of it.
+        if (await store.softDelete(tx, id)) await outbox.emit(tx, 'course.deleted', { id });
+      });
     },
 
     async list(caller: Caller | undefined, request: CourseListRequest): Promise<Page<Course>> {

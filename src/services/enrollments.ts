@@ -13,6 +13,7 @@ import { recordOutcome, type Metrics } from '../observability/metrics';
 import type { Caller } from './auth';
 import { canSee, courseNotFound, requireManager } from './courses';
 import { listingScope, type CursorCodec } from './cursor';
+import type { Outbox } from './outbox';
 import { fetchPage } from './paging';
 import { toProgressIn, type Progress } from './progress';
 
@@ -61,10 +62,11 @@ export interface EnrollmentDeps {
   enrollments: EnrollmentStore;
   content: ContentStore;
   metrics: Metrics;
+  outbox: Outbox;
 }
 
 export function createEnrollmentService(deps: EnrollmentDeps) {
-  const { database, cursors, courses, enrollments: store, content, metrics } = deps;
+  const { database, cursors, courses, enrollments: store, content, metrics, outbox } = deps;
 
   /**
    * The progress of each enrollment of a page, in order: one query for the whole page (none for
@@ -79,6 +81,13 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
       ...row,
       progress: toProgressIn(row.lessonCount, counts.get(pairKey(row))),
     }));
+  }
+
+  /** `enrollment.cancelled` for each of these enrollments, just cancelled inside `tx`. */
+  async function announceCancelled(tx: Db, rows: (EnrollmentRow & { lessonCount: number })[]) {
+    for (const row of await withProgress(rows, tx)) {
+      await outbox.emit(tx, 'enrollment.cancelled', toEnrollment(row, row.progress));
+    }
   }
 
   /** One page of an enrollment list, newest first: (enrolledAt, id) is its keyset. */
@@ -139,7 +148,9 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
           ? await store.setStatus(tx, existing.id, 'active')
           : await store.insert(tx, courseId, caller.userId);
         await courses.addEnrolled(tx, courseId, 1);
-        return { enrollment: toEnrollment(row, await progress()), created: true };
+        const enrollment = toEnrollment(row, await progress());
+        await outbox.emit(tx, 'enrollment.created', enrollment);
+        return { enrollment, created: true };
       });
       return recordOutcome(
         (result) => metrics.enrollments.inc({ result }),
@@ -157,8 +168,9 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         if (existing?.status !== 'active') {
           throw problems.notFound('You are not enrolled in this course.');
         }
-        await store.setStatus(tx, existing.id, 'cancelled');
+        const row = await store.setStatus(tx, existing.id, 'cancelled');
         await courses.addEnrolled(tx, courseId, -1);
+        await announceCancelled(tx, [{ ...row, lessonCount: course?.lessonCount ?? 0 }]);
       });
     },
 
@@ -204,7 +216,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
 
     /** Ends every active enrollment of a user being deleted, freeing the seats, inside `tx`. */
     async cancelAllForUser(tx: Db, userId: string): Promise<void> {
-      await store.cancelAllForUser(tx, userId);
+      await announceCancelled(tx, await store.cancelAllForUser(tx, userId));
     },
   };
 }

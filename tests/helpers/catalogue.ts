@@ -686,14 +686,18 @@ function casesOf(
     build: (ctx) => request(ctx, { query: 'undeclared=1' }),
   });
 
-  // Header parameters: values Node lets a client send, at and past their limits.
+  // Header parameters: values Node lets a client send, at and past their limits. A value the
+  // parameter's schema refuses (a length, a pattern such as Idempotency-Key's) must be refused.
   for (const param of headerParams) {
+    const schema = resolveSchema(document, param.schema);
     const headerValues: [string, string][] = [
       ['10k characters', 'x'.repeat(10_000)],
+      ['256 characters', 'x'.repeat(256)],
       ['Latin-1 bytes', '\u00ff\u00fe\u00e9'],
       ['*', '*'],
       ['a weak ETag', 'W/"abc"'],
       ['a list of 500 ETags', Array.from({ length: 500 }, (_, i) => `"${i}"`).join(', ')],
+      ['a space and a tab inside', 'a b\tc'],
       ['empty', ''],
     ];
     for (const [label, value] of headerValues)
@@ -701,6 +705,7 @@ function casesOf(
         label: `header ${param.name}: ${label}`,
         build: (ctx) =>
           request(ctx, { headers: { ...(bodySchema ? JSON_TYPE : {}), [param.name]: value } }),
+        mustRefuse: violatesText(schema, value),
       });
   }
 

@@ -177,7 +177,10 @@ describeEachDatabase(
       await new Promise((resolve) => server.close(resolve));
     });
 
-    /** Existing resources for the operation's ids: a student, a published course, its content. */
+    /**
+     * Existing resources for the operation's ids: a student, a published course, its content, a
+     * webhook endpoint.
+     */
     async function fixtures(t: TestApp): Promise<Record<string, string>> {
       const student = await createUser(t);
       const course = await t
@@ -199,12 +202,19 @@ describeEachDatabase(
         .set(bearer(instructor))
         .send({ title: 'Fixture lesson', kind: 'text', status: 'published', preview: true });
       if (lesson.status !== 201) throw new Error(`fixture lesson: ${lesson.status}`);
+      const webhook = await t
+        .request()
+        .post('/api/v1/webhooks')
+        .set(bearer(await createUser(t, { role: 'admin' })))
+        .send({ url: 'https://hooks.example.com/opencourse', events: ['*'] });
+      if (webhook.status !== 201) throw new Error(`fixture webhook: ${webhook.status}`);
       return {
         userId: student.id,
         courseId,
         sectionId: section.body.id,
         lessonId: lesson.body.id,
         instructorId: instructor.id,
+        webhookId: webhook.body.id,
       };
     }
 
@@ -282,5 +292,7 @@ describeEachDatabase(
     RATE_LIMIT_SENSITIVE_PER_HOUR: '0',
     LOGIN_MAX_FAILURES: '1000',
     LOGIN_MAX_FAILURES_PER_DAY: '1000000',
+    // Webhook URLs are then checked without DNS, which a test cannot count on.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
   },
 );

@@ -116,3 +116,35 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('loadConfig: webhooks', () => {
+  it('defaults to public https targets, a 10 s attempt, and no key of their own', () => {
+    expect(loadConfig({})).toMatchObject({
+      webhookAllowPrivateTargets: false,
+      webhookTimeoutMs: 10_000,
+      webhookSecretKey: undefined,
+    });
+  });
+
+  it('reads WEBHOOK_ALLOW_PRIVATE_TARGETS, WEBHOOK_TIMEOUT_MS and WEBHOOK_SECRET_KEY', () => {
+    const config = loadConfig({
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      WEBHOOK_TIMEOUT_MS: '2500',
+      WEBHOOK_SECRET_KEY: 'k'.repeat(32),
+    });
+    expect(config.webhookAllowPrivateTargets).toBe(true);
+    expect(config.webhookTimeoutMs).toBe(2500);
+    expect(Buffer.from(config.webhookSecretKey!).toString()).toBe('k'.repeat(32));
+  });
+
+  it('refuses a short key, a time limit out of range and a flag that is not a boolean', () => {
+    expect(() => loadConfig({ WEBHOOK_SECRET_KEY: 'short' })).toThrow(
+      new ConfigError('WEBHOOK_SECRET_KEY', 'must be at least 32 bytes long'),
+    );
+    expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '0' })).toThrow(/WEBHOOK_TIMEOUT_MS/);
+    expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '600000' })).toThrow(/WEBHOOK_TIMEOUT_MS/);
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'yes' })).toThrow(
+      /WEBHOOK_ALLOW_PRIVATE_TARGETS/,
+    );
+  });
+});

@@ -6,6 +6,8 @@ import { courseHandlers } from './courses';
 import { enrollmentHandlers } from './enrollments';
 import { systemHandlers } from './system';
 import { userHandlers } from './users';
+import { webhookDeliveryHandlers } from './webhook-deliveries';
+import { webhookHandlers } from './webhooks';
 
 /**
  * Operations in the document whose handlers have not been built yet. They answer 501 with a
@@ -31,4 +33,6 @@ export const handlers: HandlerMap = {
   ...courseHandlers,
   ...contentHandlers,
   ...enrollmentHandlers,
+  ...webhookHandlers,
+  ...webhookDeliveryHandlers,
 };
