@@ -23,6 +23,8 @@ export const users = pgTable(
     email: text('email').notNull(),
     name: text('name').notNull(),
     bio: text('bio'),
+    // A BCP 47 tag in canonical case (services/locales.ts): the language of the user's emails.
+    locale: text('locale').notNull().default('en'),
     role: text('role', { enum: ['student', 'instructor', 'admin'] }).notNull(),
     status: text('status', { enum: ['active', 'suspended'] }).notNull(),
     emailVerified: boolean('email_verified').notNull(),
@@ -103,6 +105,9 @@ export const courses = pgTable(
     category: text('category'),
     level: text('level', { enum: ['beginner', 'intermediate', 'advanced'] }),
     language: text('language').notNull(),
+    // The primary subtag of `language`, lower case (`pt` for `pt-BR`): the `language` filter walks
+    // it in listing order, so `pt` finds `pt-BR` through an index.
+    primaryLanguage: text('primary_language').notNull().default('en'),
     status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull(),
     capacity: integer('capacity'),
     enrolledCount: integer('enrolled_count').notNull(),
@@ -131,6 +136,10 @@ export const courses = pgTable(
     index('courses_category_title_idx').on(t.status, t.category, t.title, t.id).where(live),
     index('courses_level_created_at_idx').on(t.status, t.level, t.createdAt, t.id).where(live),
     index('courses_level_title_idx').on(t.status, t.level, t.title, t.id).where(live),
+    index('courses_language_created_at_idx')
+      .on(t.status, t.primaryLanguage, t.createdAt, t.id)
+      .where(live),
+    index('courses_language_title_idx').on(t.status, t.primaryLanguage, t.title, t.id).where(live),
   ],
 );
 

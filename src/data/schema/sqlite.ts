@@ -18,6 +18,7 @@ export const users = sqliteTable(
     email: text('email').notNull(),
     name: text('name').notNull(),
     bio: text('bio'),
+    locale: text('locale').notNull().default('en'),
     role: text('role', { enum: ['student', 'instructor', 'admin'] }).notNull(),
     status: text('status', { enum: ['active', 'suspended'] }).notNull(),
     emailVerified: integer('email_verified', { mode: 'boolean' }).notNull(),
@@ -96,6 +97,7 @@ export const courses = sqliteTable(
     category: text('category'),
     level: text('level', { enum: ['beginner', 'intermediate', 'advanced'] }),
     language: text('language').notNull(),
+    primaryLanguage: text('primary_language').notNull().default('en'),
     status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull(),
     capacity: integer('capacity'),
     enrolledCount: integer('enrolled_count').notNull(),
@@ -122,6 +124,10 @@ export const courses = sqliteTable(
     index('courses_category_title_idx').on(t.status, t.category, t.title, t.id).where(live),
     index('courses_level_created_at_idx').on(t.status, t.level, t.createdAt, t.id).where(live),
     index('courses_level_title_idx').on(t.status, t.level, t.title, t.id).where(live),
+    index('courses_language_created_at_idx')
+      .on(t.status, t.primaryLanguage, t.createdAt, t.id)
+      .where(live),
+    index('courses_language_title_idx').on(t.status, t.primaryLanguage, t.title, t.id).where(live),
   ],
 );
 
