@@ -66,11 +66,22 @@ export async function medianMs(database: Database, query: Explained, runs = 21) 
   return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
 }
 
-/** The plans of the first page and of a page ~90% down the default order (-createdAt). */
-export async function explainPages(database: Database): Promise<PagePlans> {
+/**
+ * The plans of the first page and of a page ~90% down the default order (-createdAt), of every
+ * published course or, with `language` (a primary subtag: `fr`), of the courses in it.
+ */
+export async function explainPages(
+  database: Database,
+  filters: { language?: string } = {},
+): Promise<PagePlans> {
   if (database.dialect !== 'postgresql') throw new Error('db:explain needs PostgreSQL');
   const { courses } = database.t;
-  const live = and(eq(courses.status, 'published'), isNull(courses.deletedAt));
+  const { language } = filters;
+  const live = and(
+    eq(courses.status, 'published'),
+    isNull(courses.deletedAt),
+    language ? eq(courses.primaryLanguage, language) : undefined,
+  );
   await database.db.execute(sql`ANALYZE courses`);
   const [{ total } = { total: 0 }] = await database.db
     .select({ total: count() })
@@ -85,7 +96,7 @@ export async function explainPages(database: Database): Promise<PagePlans> {
     .orderBy(desc(courses.createdAt), desc(courses.id))
     .offset(depth)
     .limit(1);
-  const base = { status: 'published', sort: '-createdAt', limit: 21 } as const;
+  const base = { status: 'published', sort: '-createdAt', limit: 21, language } as const;
   const deep = position && { ...base, after: { value: position.createdAt, id: position.id } };
   return {
     firstPage: await explain(database, base),
@@ -267,18 +278,21 @@ async function main() {
       await seed(database, { courses: wanted - Number(total) });
     }
     const pages = await explainPages(database);
+    const french = await explainPages(database, { language: 'fr' });
     const first = { status: 'published', sort: '-createdAt', limit: 21 } as const;
+    const pagePlans = (p: PagePlans, what: string): Plan[] =>
+      p.deep
+        ? [{ name: `deep page, after ${p.depth} ${what}`, plan: p.deepPage, query: p.deep }]
+        : [];
     const plans: Plan[] = [
       { name: 'first page, sort -createdAt', plan: pages.firstPage, query: first },
-      ...(pages.deep
-        ? [
-            {
-              name: `deep page, after ${pages.depth} courses`,
-              plan: pages.deepPage,
-              query: pages.deep,
-            },
-          ]
-        : []),
+      ...pagePlans(pages, 'courses'),
+      {
+        name: 'first page, language=fr',
+        plan: french.firstPage,
+        query: { ...first, language: 'fr' },
+      },
+      ...pagePlans(french, 'courses in fr'),
       ...(await explainSearches(database)),
     ];
     let rosterId = await findRosterCourse(database, ROSTER);

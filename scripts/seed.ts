@@ -12,6 +12,7 @@ import { and, eq, getTableColumns, isNull, sql, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { loadConfig } from '../src/config';
 import { openDatabase, type Database, type Db, type Tables } from '../src/data/database';
+import { primaryLanguageOf } from '../src/domain';
 import { HASH_OPTIONS } from '../src/services/passwords';
 
 export const DEMO_PASSWORD = 'opencourse-demo-password';
@@ -575,13 +576,17 @@ function coursesChunk(
         chunk.completions.push(...completionsOf(enrollment, outline.published, done, now));
       }
     }
+    // Most courses in English; the rest in other languages, regional tags among them, so that
+    // the `language` filter (`fr` finds `fr` and `fr-CA`) has something to find.
+    const language = Math.random() < 0.8 ? 'en' : pick(['es', 'fr', 'fr-CA', 'de', 'pt-BR']);
     chunk.courses.push({
       id,
       title: `${pick(ADJECTIVES)} ${subject} ${1 + (i % 400)}`,
       description: 'A seeded course, for demos and load tests.',
       category: Math.random() < 0.1 ? null : pick(CATEGORIES),
       level: pick(LEVELS),
-      language: Math.random() < 0.8 ? 'en' : pick(['es', 'fr', 'de', 'pt-BR']),
+      language,
+      primaryLanguage: primaryLanguageOf(language),
       status: status as 'published' | 'draft' | 'archived',
       capacity,
       enrolledCount,
@@ -785,6 +790,7 @@ export async function seedRosterCourse(
         category: 'Health',
         level: 'beginner',
         language: 'en',
+        primaryLanguage: 'en',
         status: 'published',
         capacity: null,
         enrolledCount: enrollmentRows.filter((e) => e.status === 'active').length,

@@ -27,3 +27,23 @@ export interface Completions {
   /** The latest of those completions, or null without any. */
   lastCompletedAt: Date | null;
 }
+
+/**
+ * A BCP 47 tag in its canonical form (`pt-BR` for `PT-br`), as `Intl.getCanonicalLocales` gives
+ * it; a tag of the right form that Intl does not accept (`en-12`) is kept as given.
+ */
+export function canonicalLanguageTag(tag: string): string {
+  try {
+    return Intl.getCanonicalLocales(tag)[0] ?? tag;
+  } catch {
+    return tag;
+  }
+}
+
+/**
+ * The primary language subtag of a BCP 47 tag, lower case (`pt` for `pt-BR`): what
+ * `courses.primary_language` holds, and what the `language` filter looks up by index.
+ */
+export function primaryLanguageOf(tag: string): string {
+  return (canonicalLanguageTag(tag).split('-')[0] ?? tag).toLowerCase();
+}

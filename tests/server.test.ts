@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,38 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { DIALECTS, createTestDatabase } from './helpers/databases';
+import { spawnServer } from './helpers/server-process';
 
 // The process as an operator runs it: configuration at start, readiness, and SIGTERM.
-const ROOT = path.resolve(__dirname, '..');
 const onPostgres = DIALECTS.includes('postgresql') ? it : it.skip;
 
-interface Running {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(env: Record<string, string>): Running {
-  const port = String(20_000 + Math.floor(Math.random() * 20_000));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: port,
-      // Off unless a test asks: suites running at once would all want the default port.
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output += String(chunk)));
-  child.stderr?.on('data', (chunk) => (output += String(chunk)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, base: `http://127.0.0.1:${port}`, output: () => output, exited };
-}
+const start = spawnServer;
 
 /** A POST on a connection of its own, so none is an idle keep-alive one that closing drops. */
 function post(url: string, body: unknown, sent?: () => void): Promise<number | undefined> {

@@ -1,5 +1,16 @@
-import { and, asc, desc, eq, getTableColumns, isNull, sql, type SQL } from 'drizzle-orm';
-import type { CourseLevel, CourseStatus } from '../domain';
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  isNull,
+  or,
+  sql,
+  type Placeholder,
+  type SQL,
+} from 'drizzle-orm';
+import { primaryLanguageOf, type CourseLevel, type CourseStatus } from '../domain';
 import { prepared, type Database, type Db } from './database';
 import { afterPosition } from './keyset';
 import {
@@ -35,6 +46,12 @@ export interface CourseListQuery {
   instructorId?: string;
   category?: string;
   level?: CourseLevel;
+  /**
+   * Only courses in this language, a BCP 47 tag (canonical, see `canonicalLanguageTag`), matched
+   * as a prefix (RFC 4647 basic filtering): `pt` finds `pt` and `pt-BR`; `pt-BR` finds `pt-BR`
+   * and `pt-BR-...`.
+   */
+  language?: string;
   q?: string;
   sort: CourseSort;
   /** The keyset position of the last row of the previous page. */
@@ -74,6 +91,38 @@ export function createCourseStore(
   } as const;
 
   /**
+   * The values of the `language` filter's placeholders: the primary subtag, the tag in lower case
+   * and the LIKE pattern of its extensions (`pt-br-%`, with `%`, `_` and `\` taken literally).
+   */
+  const languageValues = (tag: string) => {
+    const language = tag.toLowerCase();
+    const escaped = language.replace(/[\\%_]/g, (c) => `\\${c}`);
+    return { primary_language: primaryLanguageOf(tag), language, language_prefix: `${escaped}-%` };
+  };
+
+  /**
+   * The `language` filter: the tag's primary subtag on `primary_language`, which the listing
+   * indexes file after status (courses_language_created_at_idx, courses_language_title_idx), and,
+   * for a tag with more subtags, that tag itself or that tag followed by more subtags, in any case.
+   * `value` binds each value or names its placeholder.
+   */
+  const languageFilter = (
+    tag: string,
+    value: (name: string, given: string) => SQL | Placeholder,
+  ) => {
+    const primary = eq(courses.primaryLanguage, value('primary_language', primaryLanguageOf(tag)));
+    if (!tag.includes('-')) return primary;
+    const { language, language_prefix: prefix } = languageValues(tag);
+    return and(
+      primary,
+      or(
+        sql`lower(${courses.language}) = ${value('language', language)}`,
+        sql`lower(${courses.language}) LIKE ${value('language_prefix', prefix)} ESCAPE '\\'`,
+      ),
+    );
+  };
+
+  /**
    * A search's conditions besides liveness, status, the term and the keyset, on `courses`, their
    * values bound or as placeholders.
    */
@@ -86,6 +135,7 @@ export function createCourseStore(
         : undefined,
       query.category ? eq(courses.category, value('category', query.category)) : undefined,
       query.level ? eq(courses.level, value('level', query.level)) : undefined,
+      query.language ? languageFilter(query.language, value) : undefined,
     ].filter((condition): condition is SQL => condition !== undefined);
   };
 
@@ -113,6 +163,7 @@ export function createCourseStore(
     instructor_id: query.instructorId,
     category: query.category,
     level: query.level,
+    ...(query.language ? languageValues(query.language) : {}),
   });
 
   /**
@@ -160,7 +211,9 @@ export function createCourseStore(
       { '-createdAt': 'dc', createdAt: 'c', title: 't', '-title': 'dt' }[query.sort],
       ['ownerId', 'instructorId', 'category', 'level']
         .map((filter) => (query[filter as keyof CourseListQuery] ? filter[0] : '-'))
-        .join(''),
+        .join('') +
+        // The language filter: a primary subtag only, or a longer tag (one condition more).
+        (query.language ? (query.language.includes('-') ? 'L' : 'p') : '-'),
       fragmentsOf(query.q).length,
       query.after ? 'after' : 'first',
       options.searchWindow ?? SEARCH_WINDOW,
@@ -182,6 +235,7 @@ export function createCourseStore(
       query.instructorId ? eq(courses.instructorId, query.instructorId) : undefined,
       query.category ? eq(courses.category, query.category) : undefined,
       query.level ? eq(courses.level, query.level) : undefined,
+      query.language ? languageFilter(query.language, (_, given) => sql`${given}`) : undefined,
       query.q ? containsIgnoringCase(courses.title, query.q, database.dialect) : undefined,
     ];
     if (query.after) {
@@ -250,6 +304,7 @@ export function createCourseStore(
       await tx.insert(courses).values({
         id,
         ...course,
+        primaryLanguage: primaryLanguageOf(course.language),
         enrolledCount: 0,
         createdAt: now,
         updatedAt: now,
@@ -261,7 +316,11 @@ export function createCourseStore(
     async update(tx: Db, id: string, changes: CourseChanges): Promise<void> {
       await tx
         .update(courses)
-        .set({ ...changes, updatedAt: new Date() })
+        .set({
+          ...changes,
+          primaryLanguage: primaryLanguageOf(changes.language),
+          updatedAt: new Date(),
+        })
         .where(eq(courses.id, id));
     },
 

@@ -16,10 +16,12 @@ export interface NewUser {
   role: Role;
   emailVerified: boolean;
   passwordHash: string;
+  /** A canonical BCP 47 tag; `en` when left out. */
+  locale?: string;
 }
 
 export type UserPatch = Partial<
-  Pick<UserRow, 'name' | 'bio' | 'role' | 'status' | 'emailVerified' | 'passwordHash'>
+  Pick<UserRow, 'name' | 'bio' | 'locale' | 'role' | 'status' | 'emailVerified' | 'passwordHash'>
 >;
 
 export interface UserFilter {
@@ -53,6 +55,7 @@ export function createUserStore(database: Database, events: SessionEvents) {
         id: randomUUID(),
         ...user,
         email: user.email.toLowerCase(),
+        locale: user.locale ?? 'en',
         bio: null,
         status: 'active',
         createdAt: now,

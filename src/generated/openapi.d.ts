@@ -77,6 +77,8 @@ export interface paths {
      * Register an account
      * @description Anyone, no token. Creates a `student` account and sends a verification email with a link to `${APP_BASE_URL}/verify-email?token=...` (the token is valid for 24 hours). The email is stored lowercased and must be unique without regard to case (409 `email-taken`). The password is 12 to 128 characters and the name 1 to 100. Nothing else can be set: a body with `role`, `emailVerified` or any other property is a 400.
      *
+     *     The account's `locale` (the language of its emails) is the body's `locale`, stored in its canonical case (a tag that is not well-formed BCP 47 is a 400 at `body.locale`); without one, it is negotiated from `Accept-Language`: the well-formed tag of highest quality whose exact tag or language has email templates (English and French), kept as sent (`fr-CA` stays `fr-CA` and gets French emails), else `en`.
+     *
      *     Rate limited per client address (`RATE_LIMIT_SENSITIVE_PER_HOUR`, 10 an hour by default, besides the per-address limit of every operation); every response carries the RateLimit header fields. 503 with `Retry-After` when the limits cannot be checked (their store does not answer) or when the password-hashing queue is full; retry after that many seconds.
      */
     post: operations['registerUser'];
@@ -255,7 +257,7 @@ export interface paths {
     head?: never;
     /**
      * Update the current user
-     * @description Any authenticated caller. Changes the caller's own `name` and `bio` (null clears it); properties left out stay as they are. Email, role, status and every other field cannot be set here: a body naming them is a 400.
+     * @description Any authenticated caller. Changes the caller's own `name`, `bio` (null clears it) and `locale` (a BCP 47 tag, stored in its canonical case; the language of later emails); properties left out stay as they are. Email, role, status and every other field cannot be set here: a body naming them is a 400.
      */
     patch: operations['updateCurrentUser'];
     trace?: never;
@@ -362,7 +364,7 @@ export interface paths {
     };
     /**
      * List courses
-     * @description Anyone; the token is optional, but a token that is given must be valid (401 otherwise). Published courses by default. With `status=draft` or `status=archived`, an admin sees every such course and an instructor sees its own; for anyone else those filters give an empty list. Deleted courses are never listed. Filters: `instructorId`, `category` (exact), `level`, `q` (the title contains the text, in any case). Order: `sort`, then `id`, so that every order is total. Paginated by keyset cursor: a page costs the same at any depth, and no course is skipped or repeated when courses are added between pages.
+     * @description Anyone; the token is optional, but a token that is given must be valid (401 otherwise). Published courses by default. With `status=draft` or `status=archived`, an admin sees every such course and an instructor sees its own; for anyone else those filters give an empty list. Deleted courses are never listed. Filters: `instructorId`, `category` (exact), `level`, `language` (a BCP 47 tag, as a prefix: `pt` finds `pt-BR` too), `q` (the title contains the text, in any case). Order: `sort`, then `id`, so that every order is total. Paginated by keyset cursor: a page costs the same at any depth, and no course is skipped or repeated when courses are added between pages.
      */
     get: operations['listCourses'];
     put?: never;
@@ -1164,7 +1166,12 @@ export interface components {
      */
     UserName: string;
     /**
-     * @description A new account. The role is always `student`; nothing else can be set here.
+     * @description The user's language, as a BCP 47 language tag of 2 to 35 characters: `en`, `fr`, `fr-CA`, `pt-BR`, `zh-Hant-TW`. The server checks the form with the runtime's BCP 47 parser and stores the tag in its canonical case (`PT-br` becomes `pt-BR`); a tag that is not well-formed is a 400. Emails are written in this locale when the server has templates for it (the exact tag, else its language: `fr-CA` gets French), else in English. Default `en`.
+     * @example fr-CA
+     */
+    Locale: string;
+    /**
+     * @description A new account. The role is always `student`; nothing else can be set here. `locale` is optional: without it, the locale is negotiated from the `Accept-Language` header.
      * @example {
      *       "email": "ada@example.com",
      *       "password": "correct horse battery staple",
@@ -1175,6 +1182,7 @@ export interface components {
       email: components['schemas']['Email'];
       password: components['schemas']['Password'];
       name: components['schemas']['UserName'];
+      locale?: components['schemas']['Locale'];
     };
     /**
      * Format: uuid
@@ -1218,6 +1226,7 @@ export interface components {
        * @example true
        */
       emailVerified: boolean;
+      locale: components['schemas']['Locale'];
       createdAt: components['schemas']['Timestamp'];
       updatedAt: components['schemas']['Timestamp'];
     };
@@ -1231,6 +1240,7 @@ export interface components {
      *       "role": "student",
      *       "status": "active",
      *       "emailVerified": true,
+     *       "locale": "en",
      *       "createdAt": "2026-01-15T09:30:00Z",
      *       "updatedAt": "2026-02-01T12:00:00Z"
      *     }
@@ -1518,6 +1528,7 @@ export interface components {
      *       "role": "student",
      *       "status": "active",
      *       "emailVerified": true,
+     *       "locale": "en",
      *       "createdAt": "2026-01-15T09:30:00Z",
      *       "updatedAt": "2026-01-15T09:30:00Z",
      *       "enrollments": {
@@ -1530,7 +1541,7 @@ export interface components {
       enrollments: components['schemas']['CurrentUserEnrollments'];
     };
     /**
-     * @description Changes to the caller's own profile. Absent properties are left as they are; `bio: null` clears the bio. Email, role, status and the rest cannot be set here.
+     * @description Changes to the caller's own profile. Absent properties are left as they are; `bio: null` clears the bio; `locale` sets the language of the emails the user gets. Email, role, status and the rest cannot be set here.
      * @example {
      *       "bio": "Mathematician. Writes the first programs for engines that do not exist yet."
      *     }
@@ -1538,6 +1549,7 @@ export interface components {
     UpdateCurrentUserRequest: {
       name?: components['schemas']['UserName'];
       bio?: components['schemas']['Bio'];
+      locale?: components['schemas']['Locale'];
     };
     /**
      * @description The caller's current password and the new one.
@@ -1655,6 +1667,7 @@ export interface components {
      *           "role": "admin",
      *           "status": "active",
      *           "emailVerified": true,
+     *           "locale": "en",
      *           "createdAt": "2026-01-10T08:00:00Z",
      *           "updatedAt": "2026-01-10T08:00:00Z"
      *         }
@@ -2591,6 +2604,7 @@ export interface components {
      *         "role": "student",
      *         "status": "active",
      *         "emailVerified": false,
+     *         "locale": "en",
      *         "createdAt": "2026-01-15T09:30:00Z",
      *         "updatedAt": "2026-01-15T09:30:00Z"
      *       }
@@ -3173,6 +3187,8 @@ export interface components {
   parameters: {
     /** @description Makes a retry of this create safe (IETF draft "The Idempotency-Key HTTP Header Field"): a unique value the client chooses per intended action, such as a UUID, 1 to 255 printable ASCII characters (no spaces). The first request with a key runs; for 24 hours a retry with the same key and the same request (path and body, byte for byte) gets the stored answer again, status, headers and body, with `Idempotent-Replayed: true`, and acts no second time. Keys are scoped to the caller (the user of the token, or the client address when there is none) and to the operation. The same key with another request is a 422 `idempotency-key-reused`; while the first request still runs, a 409 `idempotency-key-in-flight` with `Retry-After`. Answers of 5xx and 429 are not kept (a retry runs afresh); other answers, 4xx included, are. Without the header, nothing is kept. */
     IdempotencyKeyHeader: string;
+    /** @description The languages the client prefers (RFC 9110), read only when the body has no `locale`. The account's locale is the well-formed tag of highest quality whose exact tag or language the server has email templates for (English and French ship), kept as sent in its canonical case (`fr-CA,fr;q=0.9,en;q=0.5` gives `fr-CA`, served by the French templates); entries with `q=0`, `*` and tags that are not well-formed are skipped, and `en` is the fallback, so a malformed header never fails the request. At most 1000 characters. */
+    AcceptLanguageHeader: string;
     /** @description Only enrollments with this status; both when absent. */
     EnrollmentStatusQuery: components['schemas']['EnrollmentStatus'];
     /** @description How many items a page holds at most, 1 to 100 (20 when absent). */
@@ -3193,6 +3209,8 @@ export interface components {
     CourseCategoryQuery: string;
     /** @description Only courses of this level. */
     CourseLevelQuery: 'beginner' | 'intermediate' | 'advanced';
+    /** @description Only courses taught in this language: a BCP 47 tag (2 to 35 characters), matched as a prefix by RFC 4647 basic filtering, in any case. `pt` matches courses in `pt` and in `pt-BR`; `pt-BR` matches `pt-BR` and `pt-BR-*`, but neither `pt` nor `pt-PT`. */
+    CourseLanguageQuery: string;
     /** @description Only courses whose title contains this text (1 to 200 characters), in any case. A search reads a bounded window of the catalogue per request, so that every search costs about what a page costs: a page of a search may hold fewer items than `limit`, even none, while `nextCursor` is not null. Follow `nextCursor` until it is null to see every match. */
     CourseSearchQuery: string;
     /** @description Only courses with this status; `published` when absent. Drafts and archived courses are listed only where the caller owns them, or to an admin; for anyone else such a filter gives an empty list, not an error. */
@@ -3337,6 +3355,8 @@ export interface operations {
       header?: {
         /** @description Makes a retry of this create safe (IETF draft "The Idempotency-Key HTTP Header Field"): a unique value the client chooses per intended action, such as a UUID, 1 to 255 printable ASCII characters (no spaces). The first request with a key runs; for 24 hours a retry with the same key and the same request (path and body, byte for byte) gets the stored answer again, status, headers and body, with `Idempotent-Replayed: true`, and acts no second time. Keys are scoped to the caller (the user of the token, or the client address when there is none) and to the operation. The same key with another request is a 422 `idempotency-key-reused`; while the first request still runs, a 409 `idempotency-key-in-flight` with `Retry-After`. Answers of 5xx and 429 are not kept (a retry runs afresh); other answers, 4xx included, are. Without the header, nothing is kept. */
         'Idempotency-Key'?: components['parameters']['IdempotencyKeyHeader'];
+        /** @description The languages the client prefers (RFC 9110), read only when the body has no `locale`. The account's locale is the well-formed tag of highest quality whose exact tag or language the server has email templates for (English and French ship), kept as sent in its canonical case (`fr-CA,fr;q=0.9,en;q=0.5` gives `fr-CA`, served by the French templates); entries with `q=0`, `*` and tags that are not well-formed are skipped, and `en` is the fallback, so a malformed header never fails the request. At most 1000 characters. */
+        'Accept-Language'?: components['parameters']['AcceptLanguageHeader'];
       };
       path?: never;
       cookie?: never;
@@ -3956,6 +3976,8 @@ export interface operations {
         category?: components['parameters']['CourseCategoryQuery'];
         /** @description Only courses of this level. */
         level?: components['parameters']['CourseLevelQuery'];
+        /** @description Only courses taught in this language: a BCP 47 tag (2 to 35 characters), matched as a prefix by RFC 4647 basic filtering, in any case. `pt` matches courses in `pt` and in `pt-BR`; `pt-BR` matches `pt-BR` and `pt-BR-*`, but neither `pt` nor `pt-PT`. */
+        language?: components['parameters']['CourseLanguageQuery'];
         /** @description Only courses whose title contains this text (1 to 200 characters), in any case. A search reads a bounded window of the catalogue per request, so that every search costs about what a page costs: a page of a search may hold fewer items than `limit`, even none, while `nextCursor` is not null. Follow `nextCursor` until it is null to see every match. */
         q?: components['parameters']['CourseSearchQuery'];
         /** @description Only courses with this status; `published` when absent. Drafts and archived courses are listed only where the caller owns them, or to an admin; for anyone else such a filter gives an empty list, not an error. */

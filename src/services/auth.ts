@@ -7,6 +7,8 @@ import type { UserRow, UserStore } from '../data/users';
 import { HttpProblem, problems } from '../errors';
 import { recordOutcome, type Metrics } from '../observability/metrics';
 import type { Limits } from './limits';
+import { templateLocales } from '../emails';
+import { negotiateLocale, requireLocale } from './locales';
 import { emails, type Mailer } from './mailer';
 import type { Outbox } from './outbox';
 import type { PasswordHasher } from './passwords';
@@ -99,8 +101,8 @@ export function createAuthService(deps: AuthDeps) {
   }
 
   /** The verification email for `user`; it goes out after the token's transaction commits. */
-  const verificationMail = (user: Pick<UserRow, 'email' | 'name'>, token: string) =>
-    emails.verification(config.appBaseUrl, user.email, user.name, token);
+  const verificationMail = (user: Pick<UserRow, 'email' | 'name' | 'locale'>, token: string) =>
+    emails.verification(config.appBaseUrl, user, token);
 
   /**
    * Checks the password under the login limits and opens a session; the caller counts the outcome.
@@ -161,7 +163,18 @@ export function createAuthService(deps: AuthDeps) {
       return { userId: claims.userId, sessionId: claims.sessionId, role: owner.role };
     },
 
-    async register(input: { email: string; password: string; name: string }): Promise<UserRow> {
+    /**
+     * The locale is the body's (canonical case; 400 when not well-formed), else the one
+     * negotiated from the request's Accept-Language against the languages emails exist in.
+     */
+    async register(
+      input: { email: string; password: string; name: string; locale?: string },
+      acceptLanguage?: string,
+    ): Promise<UserRow> {
+      const locale =
+        input.locale !== undefined
+          ? requireLocale(input.locale)
+          : negotiateLocale(acceptLanguage, templateLocales);
       const passwordHash = await passwords.hash(input.password);
       // Asked before the account is made: a limit store that is down refuses the whole request.
       const mayEmail = await deps.limits.mayEmail(input.email);
@@ -172,6 +185,7 @@ export function createAuthService(deps: AuthDeps) {
           role: 'student',
           emailVerified: false,
           passwordHash,
+          locale,
         });
         if (!row) return undefined;
         await deps.outbox.emit(tx, 'user.registered', toUser(row));
@@ -263,7 +277,7 @@ export function createAuthService(deps: AuthDeps) {
       const token = await database.transaction((tx) =>
         issueEmailToken(tx, user.id, 'reset-password'),
       );
-      mailer.send(emails.passwordReset(config.appBaseUrl, user.email, user.name, token));
+      mailer.send(emails.passwordReset(config.appBaseUrl, user, token));
     },
 
     /**

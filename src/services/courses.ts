@@ -1,7 +1,7 @@
 import type { components, operations } from '../generated/openapi';
 import type { Database, Db } from '../data/database';
 import type { CourseRecord, CourseStore } from '../data/courses';
-import type { CourseStatus } from '../domain';
+import { canonicalLanguageTag, type CourseStatus } from '../domain';
 import { problems } from '../errors';
 import type { Caller } from './auth';
 import { listingScope, type CursorCodec } from './cursor';
@@ -95,7 +95,7 @@ export function createCourseService(deps: CourseDeps) {
             description: body.description ?? '',
             category: body.category ?? null,
             level: body.level ?? null,
-            language: body.language ?? 'en',
+            language: canonicalLanguageTag(body.language ?? 'en'),
             status: body.status ?? 'draft',
             capacity: body.capacity ?? null,
             instructorId,
@@ -138,7 +138,7 @@ export function createCourseService(deps: CourseDeps) {
           description: body.description,
           category: body.category,
           level: body.level,
-          language: body.language,
+          language: canonicalLanguageTag(body.language),
           status: body.status,
           capacity: body.capacity,
           // Set the first time the course is published, and kept from then on.
@@ -169,7 +169,9 @@ export function createCourseService(deps: CourseDeps) {
         if (caller.role !== 'admin') ownerId = caller.userId;
       }
       const { instructorId, category, level, q } = request;
-      const filters = { status, ownerId, instructorId, category, level, q };
+      // Canonical, so that `FR` and `fr` are one listing, and a cursor of one serves the other.
+      const language = request.language && canonicalLanguageTag(request.language);
+      const filters = { status, ownerId, instructorId, category, level, language, q };
       const byDate = sort.endsWith('createdAt');
       const page = await fetchPage(cursors, {
         scope: listingScope('courses', { sort, ...filters }),

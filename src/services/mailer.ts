@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config';
+import { templatesFor } from '../emails';
 import { logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 
@@ -17,40 +18,47 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 function linkMail(
   to: string,
   name: string,
-  subject: string,
-  intro: string,
+  locale: string,
+  kind: 'verification' | 'passwordReset',
   link: string,
-  outro: string,
 ): Mail {
+  const texts = templatesFor(locale);
+  const { subject, intro, outro } = texts[kind];
+  const greeting = texts.greeting(name);
   return {
     to,
     subject,
-    text: `Hello ${name},\n\n${intro}\n\n${link}\n\n${outro}\n`,
+    text: `${greeting}\n\n${intro}\n\n${link}\n\n${outro}\n`,
     html:
-      `<p>Hello ${escapeHtml(name)},</p><p>${escapeHtml(intro)}</p>` +
+      `<p>${escapeHtml(greeting)}</p><p>${escapeHtml(intro)}</p>` +
       `<p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p><p>${escapeHtml(outro)}</p>`,
   };
 }
 
-/** The emails this API sends, with their links to the web app. */
+/** Who an email goes to: its texts are in the recipient's locale (see src/emails). */
+export interface Recipient {
+  email: string;
+  name: string;
+  locale: string;
+}
+
+/** The emails this API sends, with their links to the web app; the links do not vary by locale. */
 export const emails = {
-  verification: (baseUrl: string, to: string, name: string, token: string) =>
+  verification: (baseUrl: string, to: Recipient, token: string) =>
     linkMail(
-      to,
-      name,
-      'Confirm your email address',
-      'Please confirm your email address by opening this link:',
+      to.email,
+      to.name,
+      to.locale,
+      'verification',
       `${baseUrl}/verify-email?token=${encodeURIComponent(token)}`,
-      'The link works once, for 24 hours. If you did not create an account, ignore this email.',
     ),
-  passwordReset: (baseUrl: string, to: string, name: string, token: string) =>
+  passwordReset: (baseUrl: string, to: Recipient, token: string) =>
     linkMail(
-      to,
-      name,
-      'Reset your password',
-      'Someone asked to reset the password of your account. To choose a new one, open this link:',
+      to.email,
+      to.name,
+      to.locale,
+      'passwordReset',
       `${baseUrl}/reset-password?token=${encodeURIComponent(token)}`,
-      'The link works once, for 1 hour. If you did not ask for this, ignore this email.',
     ),
 };
 

@@ -9,6 +9,7 @@ import { listingScope, type CursorCodec } from './cursor';
 import type { EnrollmentService } from './enrollments';
 import { fetchPage, type Page } from './paging';
 import type { Limits } from './limits';
+import { requireLocale } from './locales';
 import type { PasswordHasher } from './passwords';
 import type { Role, UserStatus } from '../domain';
 
@@ -25,6 +26,7 @@ export function toUser(row: UserRow): User {
     role: row.role,
     status: row.status,
     emailVerified: row.emailVerified,
+    locale: row.locale,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -80,12 +82,13 @@ export function createUserService(deps: UserDeps) {
 
     async updateCurrent(
       caller: Caller,
-      patch: { name?: string; bio?: string | null },
+      patch: { name?: string; bio?: string | null; locale?: string },
     ): Promise<User> {
-      // Only these two fields, named one by one: the store's patch could set any column.
+      // Only these fields, named one by one: the store's patch could set any column.
       const changes: UserPatch = {};
       if (patch.name !== undefined) changes.name = patch.name;
       if (patch.bio !== undefined) changes.bio = patch.bio;
+      if (patch.locale !== undefined) changes.locale = requireLocale(patch.locale);
       const row = await database.transaction((tx) => users.update(tx, caller.userId, changes));
       if (!row) throw notFound();
       return toUser(row);

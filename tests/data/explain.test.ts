@@ -64,6 +64,24 @@ onPostgres('the listCourses plans on PostgreSQL', () => {
     expect(plans.deepPage).toMatch(/Index Cond: .*ROW\(created_at, id\) < ROW\(/);
   });
 
+  it('reads a page of one language, first or deep, in order from its own index: no Sort', async () => {
+    // The seed writes some 8% of courses in `fr` or `fr-CA`: about 1,300 published ones here.
+    const plans = await explainPages(database, { language: 'fr' });
+    expect(plans.depth).toBeGreaterThan(500);
+    for (const plan of [plans.firstPage, plans.deepPage]) {
+      expect(plan).toMatch(/Index Scan Backward using courses_language_created_at_idx on courses/);
+      expect(plan).toMatch(/Index Cond: .*primary_language = /);
+      expect(plan).not.toMatch(/Seq Scan on courses/);
+      expect(plan).not.toMatch(/\bSort\b/);
+      // A page's worth of index entries, at any depth: nothing read and thrown away.
+      const walk = nodes(plan).find((n) =>
+        n.node.startsWith('Index Scan Backward using courses_language_created_at_idx'),
+      );
+      expect(walk?.rows).toBe(21);
+    }
+    expect(plans.deepPage).toMatch(/Index Cond: .*ROW\(created_at, id\) < ROW\(/);
+  });
+
   describe('a title search, whatever the term and the sort', () => {
     let plans: Plan[];
     const planOf = (kind: keyof typeof SEARCH_TERMS, sort: string) =>

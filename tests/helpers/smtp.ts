@@ -86,3 +86,28 @@ export function catchMailFor(...envs: Record<string, string>[]): () => SmtpCatch
     return catcher;
   };
 }
+
+/**
+ * The subject and the decoded source of a caught mail: RFC 2047 encoded words in the subject,
+ * quoted-printable (soft breaks and `=XX` bytes, as UTF-8) in the rest, so tests can read
+ * non-ASCII texts as written.
+ */
+export function readMail(raw: string): { subject: string; body: string } {
+  const unfolded = raw.replace(/\r?\n[ \t]+/g, ' ');
+  const subjectLine = /^Subject: (.*)$/im.exec(unfolded)?.[1] ?? '';
+  const subject = subjectLine
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?UTF-8\?([QB])\?([^?]*)\?=/gi, (_, encoding: string, text: string) =>
+      encoding.toUpperCase() === 'B'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : decodeQuotedPrintable(text.replace(/_/g, ' ')),
+    );
+  return { subject, body: decodeQuotedPrintable(raw.replace(/=\r?\n/g, '')) };
+}
+
+function decodeQuotedPrintable(text: string): string {
+  return Buffer.from(
+    text.replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+    'latin1',
+  ).toString('utf8');
+}

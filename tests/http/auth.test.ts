@@ -48,6 +48,7 @@ describeEachDatabase(
           role: 'student',
           status: 'active',
           emailVerified: false,
+          locale: 'en',
           createdAt: expect.any(String),
           updatedAt: expect.any(String),
         });

@@ -10,6 +10,7 @@ const USER_KEYS = [
   'email',
   'emailVerified',
   'id',
+  'locale',
   'name',
   'role',
   'status',

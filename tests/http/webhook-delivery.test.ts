@@ -1,18 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { describeEachDatabase, startApp, type TestApp } from '../helpers/app';
 import { DIALECTS, createTestDatabase } from '../helpers/databases';
 import { buildInstances } from '../helpers/instances';
+import { spawnServer } from '../helpers/server-process';
 import { bearer, createUser, type TestUser } from '../helpers/users';
 import type { WebhookWorker } from '../../src/services/webhook-worker';
 
 const API = '/api/v1';
-const ROOT = path.resolve(__dirname, '../..');
 const describePg = DIALECTS.includes('postgresql') ? describe : describe.skip;
 
 /** A message as a receiver got it. */
@@ -691,30 +689,15 @@ describePg('webhook delivery across instances [postgresql]', () => {
 
 /** The server as an operator runs it, for what only a real process shows (SIGTERM, SIGKILL). */
 function startServer(env: Record<string, string>) {
-  const port = String(20_000 + Math.floor(Math.random() * 20_000));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: port,
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: 'test-secret-that-is-at-least-32-bytes-long!',
-      RATE_LIMIT_PER_MINUTE: '0',
-      RATE_LIMIT_SENSITIVE_PER_HOUR: '0',
-      ADMIN_EMAIL: 'admin@example.com',
-      ADMIN_PASSWORD: 'an-admin-password-1',
-      ...WEBHOOK_ENV,
-      ...env,
-    },
+  return spawnServer({
+    JWT_SECRET: 'test-secret-that-is-at-least-32-bytes-long!',
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_SENSITIVE_PER_HOUR: '0',
+    ADMIN_EMAIL: 'admin@example.com',
+    ADMIN_PASSWORD: 'an-admin-password-1',
+    ...WEBHOOK_ENV,
+    ...env,
   });
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output += String(chunk)));
-  child.stderr?.on('data', (chunk) => (output += String(chunk)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const base = `http://127.0.0.1:${port}`;
-  return { child, base, exited, output: () => output };
 }
 
 async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {

@@ -1,8 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../helpers/databases';
+import { spawnServer, type ServerProcess } from '../helpers/server-process';
 import {
   SERVER,
   attribute,
@@ -18,47 +19,31 @@ const ROOT = path.resolve(__dirname, '../..');
 const ADMIN = { email: 'admin@example.com', password: 'an-admin-password-long-enough' };
 const ENROLL_ROUTE = '/api/v1/courses/{courseId}/enroll';
 
-interface Running {
-  child: ChildProcess;
-  base: string;
+interface Running extends ServerProcess {
   /** The JSON lines written to stdout so far. */
   lines: () => Record<string, unknown>[];
-  stderr: () => string;
-  exited: Promise<number | null>;
 }
 
 function start(env: Record<string, string>): Running {
-  const port = String(20_000 + Math.floor(Math.random() * 20_000));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: port,
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'info',
-      JWT_SECRET: 'test-secret-that-is-at-least-32-bytes-long!',
-      RATE_LIMIT_PER_MINUTE: '0',
-      RATE_LIMIT_SENSITIVE_PER_HOUR: '0',
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      // Set, even empty, so that a developer's .env cannot turn tracing on or off under a test.
-      OTEL_EXPORTER_OTLP_ENDPOINT: '',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
-      ...env,
-    },
+  const server = spawnServer({
+    LOG_LEVEL: 'info',
+    JWT_SECRET: 'test-secret-that-is-at-least-32-bytes-long!',
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_SENSITIVE_PER_HOUR: '0',
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    // Set, even empty, so that a developer's .env cannot turn tracing on or off under a test.
+    OTEL_EXPORTER_OTLP_ENDPOINT: '',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+    ...env,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk) => (stdout += String(chunk)));
-  child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const lines = () =>
-    stdout
+    server
+      .stdout()
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { child, base: `http://127.0.0.1:${port}`, lines, stderr: () => stderr, exited };
+  return { ...server, lines };
 }
 
 async function ready(server: Running): Promise<void> {

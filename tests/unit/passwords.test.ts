@@ -64,7 +64,11 @@ describe('password hashing', () => {
 
 describe('emails', () => {
   it('carry the link in text and HTML, with the name escaped in HTML', () => {
-    const mail = emails.passwordReset('https://app.example', 'a@example.com', '<Ada>', 'tok_en-1');
+    const mail = emails.passwordReset(
+      'https://app.example',
+      { email: 'a@example.com', name: '<Ada>', locale: 'en' },
+      'tok_en-1',
+    );
     expect(mail.text).toContain('https://app.example/reset-password?token=tok_en-1');
     expect(mail.html).toContain('href="https://app.example/reset-password?token=tok_en-1"');
     expect(mail.html).toContain('&#60;Ada&#62;');

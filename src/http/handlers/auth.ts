@@ -4,8 +4,8 @@ import { limitHeaders } from '../limit-headers';
 import { toUser } from '../../services/users';
 
 export const authHandlers = {
-  registerUser: async ({ body, services }) => {
-    const user = toUser(await services.auth.register(body));
+  registerUser: async ({ body, headers, services }) => {
+    const user = toUser(await services.auth.register(body, headers['Accept-Language']));
     return { status: 201, body: user, headers: { Location: `/api/v1/users/${user.id}` } };
   },
 
