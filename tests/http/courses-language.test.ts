@@ -1,4 +1,5 @@
 import { describeEachDatabase } from '../helpers/app';
+import { walkPages } from '../helpers/pages';
 import { bearer, createUser, type TestUser } from '../helpers/users';
 
 const COURSES = '/api/v1/courses';
@@ -28,30 +29,7 @@ describeEachDatabase('listCourses: the language filter', (t) => {
   };
   const list = (query: string) => t().request().get(`${COURSES}${query}`);
   /** Every page, following `Link`, checking it agrees with `nextCursor`. */
-  const walk = async (query: string) => {
-    const seen: Listed[] = [];
-    let url: string | undefined = `${COURSES}${query}`;
-    let pages = 0;
-    while (url) {
-      const res = await t().request().get(url);
-      expect(res.status).toBe(200);
-      seen.push(...res.body.items);
-      pages += 1;
-      const link = res.headers.link as string | undefined;
-      if (res.body.nextCursor === null) {
-        expect(link).toBeUndefined();
-        url = undefined;
-      } else {
-        const match = /^<([^>]+)>; rel="next"$/.exec(link ?? '');
-        expect(match).not.toBeNull();
-        expect(new URL(match![1]!, 'http://x').searchParams.get('cursor')).toBe(
-          res.body.nextCursor,
-        );
-        url = match![1];
-      }
-    }
-    return { items: seen, pages };
-  };
+  const walk = (query: string) => walkPages<Listed>(t(), `${COURSES}${query}`);
   /** The titles of every course the query lists, in any order. */
   const found = async (query: string) => titles((await walk(query)).items);
 

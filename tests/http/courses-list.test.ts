@@ -1,4 +1,5 @@
 import { describeEachDatabase } from '../helpers/app';
+import { walkPages } from '../helpers/pages';
 import { bearer, createUser, type TestUser } from '../helpers/users';
 
 const COURSES = '/api/v1/courses';
@@ -38,31 +39,7 @@ describeEachDatabase('listCourses: filters, visibility, keyset pages', (t) => {
     return as ? req.set(bearer(as)) : req;
   };
   /** Every page, following `Link`, checking it agrees with `nextCursor`. */
-  const walk = async (query: string, as?: TestUser) => {
-    const seen: Listed[] = [];
-    let url: string | undefined = `${COURSES}${query}`;
-    let pages = 0;
-    while (url) {
-      const req = t().request().get(url);
-      const res = await (as ? req.set(bearer(as)) : req);
-      expect(res.status).toBe(200);
-      seen.push(...res.body.items);
-      pages += 1;
-      const link = res.headers.link as string | undefined;
-      if (res.body.nextCursor === null) {
-        expect(link).toBeUndefined();
-        url = undefined;
-      } else {
-        const match = /^<([^>]+)>; rel="next"$/.exec(link ?? '');
-        expect(match).not.toBeNull();
-        expect(new URL(match![1]!, 'http://x').searchParams.get('cursor')).toBe(
-          res.body.nextCursor,
-        );
-        url = match![1];
-      }
-    }
-    return { items: seen, pages };
-  };
+  const walk = (query: string, as?: TestUser) => walkPages<Listed>(t(), `${COURSES}${query}`, as);
 
   beforeAll(async () => {
     ada = await createUser(t(), { role: 'instructor' });
