@@ -28,17 +28,30 @@ export interface Completions {
   lastCompletedAt: Date | null;
 }
 
+/** The longest tag the contract's `Locale` and `LanguageTag` allow. */
+const MAX_TAG_LENGTH = 35;
+
 /**
- * A BCP 47 tag in its canonical form (`pt-BR` for `PT-br`), as `Intl.getCanonicalLocales` gives
- * it; a tag of the right form that Intl does not accept (`en-12`) is kept as given.
+ * `tag` in its canonical BCP 47 form (`PT-br` is `pt-BR`), by the runtime's own parser, or
+ * undefined when it is not a well-formed tag of 2 to 35 characters.
  */
-export function canonicalLanguageTag(tag: string): string {
+export function canonicalLocale(tag: string): string | undefined {
+  let canonical: string | undefined;
   try {
-    return Intl.getCanonicalLocales(tag)[0] ?? tag;
-  } catch {
-    return tag;
+    [canonical] = Intl.getCanonicalLocales(tag);
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
   }
+  if (!canonical || canonical.length < 2 || canonical.length > MAX_TAG_LENGTH) return undefined;
+  return canonical;
 }
+
+/**
+ * A course's language in canonical form where Intl accepts it; a tag of the contract's form that
+ * Intl does not (`en-12`) is kept as given, so no course create starts answering 400.
+ */
+export const canonicalLanguageTag = (tag: string): string => canonicalLocale(tag) ?? tag;
 
 /**
  * The primary language subtag of a BCP 47 tag, lower case (`pt` for `pt-BR`): what

@@ -1,28 +1,11 @@
 import Negotiator from 'negotiator';
 import { problems } from '../errors';
-import { primaryLanguageOf } from '../domain';
+import { canonicalLocale, primaryLanguageOf } from '../domain';
+
+export { canonicalLocale };
 
 /** Every account's locale unless it asks for another, and the language every email falls back to. */
 export const DEFAULT_LOCALE = 'en';
-
-/** The longest tag the contract's `Locale` allows. */
-const MAX_LOCALE_LENGTH = 35;
-
-/**
- * `tag` in its canonical BCP 47 form (`PT-br` is `pt-BR`), by the runtime's own parser, or
- * undefined when it is not a well-formed tag of 2 to 35 characters.
- */
-export function canonicalLocale(tag: string): string | undefined {
-  let canonical: string | undefined;
-  try {
-    [canonical] = Intl.getCanonicalLocales(tag);
-  } catch (err) {
-    if (err instanceof RangeError) return undefined;
-    throw err;
-  }
-  if (!canonical || canonical.length < 2 || canonical.length > MAX_LOCALE_LENGTH) return undefined;
-  return canonical;
-}
 
 /** The canonical form of a locale a client sent in a body, or a 400 naming `path`. */
 export function requireLocale(tag: string, path = 'body.locale'): string {
