@@ -17,7 +17,8 @@ pool.on('error', () => undefined);
 // The API's Course: the course's columns, its instructor's id and name, ISO timestamps.
 const SELECT = `
   SELECT c.id, c.title, c.description, c.category, c.level, c.language, c.status, c.capacity,
-         c.enrolled_count, c.instructor_id, u.name AS instructor_name,
+         c.enrolled_count, c.lesson_count, c.total_duration_minutes, c.instructor_id,
+         u.name AS instructor_name,
          c.created_at, c.updated_at, c.published_at
     FROM courses c JOIN users u ON u.id = c.instructor_id`;
 
@@ -31,6 +32,8 @@ interface CourseRow {
   status: string;
   capacity: number | null;
   enrolled_count: number;
+  lesson_count: number;
+  total_duration_minutes: number;
   instructor_id: string;
   instructor_name: string;
   created_at: Date;
@@ -48,6 +51,8 @@ const toCourse = (row: CourseRow) => ({
   status: row.status,
   capacity: row.capacity,
   enrolledCount: row.enrolled_count,
+  lessonCount: row.lesson_count,
+  totalDurationMinutes: row.total_duration_minutes,
   instructor: { id: row.instructor_id, name: row.instructor_name },
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),

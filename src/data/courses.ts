@@ -11,7 +11,7 @@ import {
   type SQL,
 } from 'drizzle-orm';
 import { primaryLanguageOf, type CourseLevel, type CourseStatus } from '../domain';
-import { prepared, type Database, type Db } from './database';
+import { prepared, type Database, type Db, type Preparable } from './database';
 import { afterPosition } from './keyset';
 import {
   containsIgnoringCase,
@@ -152,9 +152,8 @@ export function createCourseStore(
   const fragmentsOf = (q: string) =>
     database.dialect === 'postgresql' ? titleFragments(q, database.dialect) : [];
 
-  /** The values of a search's placeholders (see `searchPage`). */
-  const searchValuesOf = (query: CourseListQuery & { q: string }): Record<string, unknown> => ({
-    ...searchValues(query.q, database.dialect, fragmentsOf(query.q)),
+  /** The values of a listing's placeholders, a page's or a search's (see `listingFilters`). */
+  const listingValuesOf = (query: CourseListQuery): Record<string, unknown> => ({
     status: query.status,
     limit: query.limit,
     after_value: query.after?.value,
@@ -165,6 +164,45 @@ export function createCourseStore(
     level: query.level,
     ...(query.language ? languageValues(query.language) : {}),
   });
+
+  /** The values of a search's placeholders (see `searchPage`). */
+  const searchValuesOf = (query: CourseListQuery & { q: string }): Record<string, unknown> => ({
+    ...searchValues(query.q, database.dialect, fragmentsOf(query.q)),
+    ...listingValuesOf(query),
+  });
+
+  /**
+   * The name a listing's prepared statement goes by: one per shape of query (the sort, the
+   * filters given, whether there is a cursor, and what `detail` adds), kept whole by PostgreSQL
+   * (63 bytes at most).
+   */
+  const shapeName = (kind: string, query: CourseListQuery, ...detail: (string | number)[]) =>
+    [
+      kind,
+      { '-createdAt': 'dc', createdAt: 'c', title: 't', '-title': 'dt' }[query.sort],
+      ['ownerId', 'instructorId', 'category', 'level']
+        .map((filter) => (query[filter as keyof CourseListQuery] ? filter[0] : '-'))
+        .join('') +
+        // The language filter: a primary subtag only, or a longer tag (one condition more).
+        (query.language ? (query.language.includes('-') ? 'L' : 'p') : '-'),
+      ...detail,
+      query.after ? 'after' : 'first',
+    ].join('_');
+
+  /**
+   * Prepared statements by name (`shapeName`): on PostgreSQL each is planned once per connection,
+   * not per request, and no request pays for drizzle building its query.
+   */
+  const statements = new Map<string, (values: Record<string, unknown>) => Promise<unknown>>();
+  function runPrepared<R>(
+    name: string,
+    build: (db: Db) => Preparable<R>,
+    values: Record<string, unknown>,
+  ): Promise<R> {
+    let statement = statements.get(name);
+    if (!statement) statements.set(name, (statement = prepared(database, name, build)));
+    return statement(values) as Promise<R>;
+  }
 
   /**
    * A page of a title search: its matches, then maybe the row where it stopped (`boundary` 1).
@@ -196,61 +234,45 @@ export function createCourseStore(
       .orderBy(sql`"page"."boundary"`, direction(sql`"page"."key"`), direction(sql`"page"."id"`));
   }
 
-  /**
-   * Searches are prepared statements, one per shape of query (sort, filters, fragments, cursor):
-   * on PostgreSQL their plan is made once per connection, not per request (see `searchPage`).
-   */
-  const searches = new Map<string, ReturnType<typeof prepareSearch>>();
-  const prepareSearch = (name: string, query: CourseListQuery & { q: string }) =>
-    prepared(database, name, (db) => searchQuery(query, undefined, db));
   function runSearch(query: CourseListQuery & { q: string }) {
-    // A name PostgreSQL keeps whole (63 bytes at most): the sort, the filters given, the number
-    // of fragments, whether there is a cursor, the window.
-    const name = [
+    const name = shapeName(
       'course_search',
-      { '-createdAt': 'dc', createdAt: 'c', title: 't', '-title': 'dt' }[query.sort],
-      ['ownerId', 'instructorId', 'category', 'level']
-        .map((filter) => (query[filter as keyof CourseListQuery] ? filter[0] : '-'))
-        .join('') +
-        // The language filter: a primary subtag only, or a longer tag (one condition more).
-        (query.language ? (query.language.includes('-') ? 'L' : 'p') : '-'),
+      query,
       fragmentsOf(query.q).length,
-      query.after ? 'after' : 'first',
       options.searchWindow ?? SEARCH_WINDOW,
-    ].join('_');
-    let search = searches.get(name);
-    if (!search) {
-      search = prepareSearch(name, query);
-      searches.set(name, search);
-    }
-    return search(searchValuesOf(query));
+    );
+    return runPrepared(name, (db) => searchQuery(query, undefined, db), searchValuesOf(query));
   }
 
-  function pageQuery(query: CourseListQuery) {
+  /**
+   * A page of a listing without a title search, its values bound (`bind`, for EXPLAIN and for
+   * SQLite's `contains` search) or as the placeholders of `listingValuesOf`.
+   */
+  function pageQuery(query: CourseListQuery, bind: boolean, db: Db = database.db) {
     const { column, descending } = orders[query.sort];
+    const value = <T>(name: string, given: T) => (bind ? given : sql.placeholder(name));
     const conditions: (SQL | undefined)[] = [
       isNull(courses.deletedAt),
-      eq(courses.status, query.status),
-      query.ownerId ? eq(courses.instructorId, query.ownerId) : undefined,
-      query.instructorId ? eq(courses.instructorId, query.instructorId) : undefined,
-      query.category ? eq(courses.category, query.category) : undefined,
-      query.level ? eq(courses.level, query.level) : undefined,
-      query.language ? languageFilter(query.language, (_, given) => sql`${given}`) : undefined,
+      eq(courses.status, value('status', query.status)),
+      ...searchFilters(query, bind),
       query.q ? containsIgnoringCase(courses.title, query.q, database.dialect) : undefined,
     ];
     if (query.after) {
-      conditions.push(afterPosition(column, courses.id, query.after, descending));
+      const after = bind
+        ? query.after
+        : { value: sql.placeholder('after_value'), id: sql.placeholder('after_id') };
+      conditions.push(afterPosition(column, courses.id, after, descending));
     }
     const direction = descending ? desc : asc;
-    return selectCourses(database.db)
+    return selectCourses(db)
       .where(and(...conditions))
       .orderBy(direction(column), direction(courses.id))
-      .limit(query.limit);
+      .limit(value('limit', query.limit));
   }
 
   /** The page query itself, unexecuted, so that scripts/explain.ts can show its plan. */
   const listQuery = (query: CourseListQuery) =>
-    bounded(query) ? searchQuery(query, searchValuesOf(query)) : pageQuery(query);
+    bounded(query) ? searchQuery(query, searchValuesOf(query)) : pageQuery(query, true);
 
   /**
    * A page of courses, `query.limit` at most. A title search may stop before it has a whole page
@@ -260,7 +282,11 @@ export function createCourseStore(
   async function list(
     query: CourseListQuery,
   ): Promise<CourseRecord[] & { resumeAfter?: CourseRecord }> {
-    if (!bounded(query)) return pageQuery(query).execute();
+    if (query.q && !bounded(query)) return pageQuery(query, true).execute();
+    if (!bounded(query)) {
+      const name = shapeName('course_page', query);
+      return runPrepared(name, (db) => pageQuery(query, false, db), listingValuesOf(query));
+    }
     const rows = await runSearch(query);
     const page: CourseRecord[] = [];
     let resumeAfter: CourseRecord | undefined;

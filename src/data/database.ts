@@ -51,7 +51,7 @@ export function dialectOf(url: string): Dialect {
 }
 
 /** What drizzle's `.prepare(name)` gives on either dialect: run with placeholder values. */
-interface Preparable<R> {
+export interface Preparable<R> {
   prepare(name: string): { execute(values?: Record<string, unknown>): Promise<R> };
 }
 
