@@ -14,6 +14,9 @@ export const requestId: RequestHandler = (req, res, next) => {
 
 /** One access line per request, written when the response is finished. */
 export const accessLog: RequestHandler = (req, res, next) => {
+  // winston formats a line before its transports drop it by level: ask first, so a server
+  // logging at `warn` pays nothing per request for access lines nobody writes.
+  if (!logger.isLevelEnabled('info')) return next();
   const started = process.hrtime.bigint();
   const requestId = String(res.getHeader('X-Request-Id'));
   res.on('finish', () => {

@@ -14,6 +14,15 @@ class Capture extends Transport {
 }
 
 const env: Record<string, string> = {};
+
+/** Lines reach the transport after the response has gone: wait for them a little. */
+async function waitFor(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('the expected log lines never came');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 const smtp = catchMailFor(env);
 
 describeEachDatabase(
@@ -79,6 +88,30 @@ describeEachDatabase(
       ]) {
         expect(log).not.toContain(secret);
       }
+    });
+
+    it('write one access line per request at info, and none below it', async () => {
+      const id = 'access-line-check';
+      const lines = () => capture.lines.filter((line) => line.includes(id));
+      await current().request().get('/health/live').set('X-Request-Id', id).expect(200);
+      await waitFor(() => lines().length === 1);
+      expect(JSON.parse(lines()[0]!)).toMatchObject({
+        level: 'info',
+        requestId: id,
+        method: 'GET',
+        route: '/health/live',
+        status: 200,
+      });
+
+      logger.level = 'warn';
+      capture.lines.length = 0;
+      await current().request().get('/health/live').set('X-Request-Id', id).expect(200);
+      await current().request().get('/no/such/path').set('X-Request-Id', id).expect(404);
+      logger.warn('a warning still goes out', { requestId: id });
+      await waitFor(() => lines().length > 0);
+      expect(lines().map((line) => (JSON.parse(line) as { level: string }).level)).toEqual([
+        'warn',
+      ]);
     });
   },
   env,

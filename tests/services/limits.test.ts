@@ -68,6 +68,30 @@ describeShared(['postgresql', 'redis'] as const)('rate limits shared in %s', (st
     expect(a.general(ip)?.allowed).toBe(false);
   });
 
+  it('share a batch of 25,000 addresses in one exchange, whatever they hold', async () => {
+    const [a, b] = ctx.limits as [Limits, Limits];
+    // Counts are per minute: start early in one, so that both instances count in the same.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 45_000) await new Promise((r) => setTimeout(r, 60_100 - intoMinute));
+    // IPv6 /64 keys, quotes, commas, braces and backslashes: nothing in a key may break the
+    // batch that carries it.
+    const odd = [`${ip}:2001:db8::/64`, `${ip}"q,{}\\`, `${ip} ¿ü?`];
+    // More than 65,535 / 3: as many rows as that once took more parameters than PostgreSQL binds.
+    const many = Array.from({ length: 25_000 }, (_, i) => `${ip}-${i}`);
+    for (const key of [...odd, ...many]) {
+      a.general(key);
+      a.general(key);
+    }
+    await a.exchange();
+    for (const key of [...odd, ...many]) b.general(key);
+    await b.exchange();
+    // The limit is 3: two from a and one from b, so each key is spent everywhere.
+    for (const key of [...odd, many[0]!, many[24_999]!]) {
+      expect(b.general(key)).toMatchObject({ allowed: false, state: { remaining: 0 } });
+    }
+    expect(b.general(many[12_500]!)?.allowed).toBe(false);
+  }, 30_000);
+
   it('lock an email and address pair out after the failures, on every instance', async () => {
     const [a, b] = ctx.limits as [Limits, Limits];
     const first = await a.login.attempt('ada@example.com', ip).begin();
