@@ -25,6 +25,7 @@
 //                             search-absent,search-common-title)
 //   BENCH_OUT                 also write the Markdown report to this file
 //   BENCH_LOG_LEVEL (warn)    the API's LOG_LEVEL
+//   BENCH_API_NODE_OPTIONS    NODE_OPTIONS for the API only (say, to try V8 heap flags)
 //   BENCH_QUIET_WAIT (60)     seconds a round may wait for other work to leave CPU 0
 //   BENCH_MAX_OTHER (10)      % of CPU 0 that other work may take in a round before it is run
 //                             again (twice at most; the machine may be shared)
@@ -110,6 +111,7 @@ function readSettings() {
     only: process.env.BENCH_SCENARIOS?.split(',').map((k) => k.trim()),
     out: process.env.BENCH_OUT,
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    apiNodeOptions: process.env.BENCH_API_NODE_OPTIONS,
   };
 }
 type Settings = ReturnType<typeof readSettings>;
@@ -196,6 +198,7 @@ function apiEnv(s: Settings, database: BenchDatabase, port: number): NodeJS.Proc
     LOGIN_MAX_FAILURES: '1000',
     LOGIN_MAX_FAILURES_PER_DAY: '1000000',
     REDIS_URL: '',
+    ...(s.apiNodeOptions ? { NODE_OPTIONS: s.apiNodeOptions } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hash, timingSafeEqual } from 'node:crypto';
 import { HttpProblem } from '../errors';
 
 /** A keyset position: the sort column's value and the id, as they were on the last row. */
@@ -16,7 +16,7 @@ export function listingScope(listing: string, filters: Record<string, unknown>):
   const defined = Object.entries(filters)
     .filter(([, value]) => value !== undefined)
     .sort(([a], [b]) => a.localeCompare(b));
-  const digest = createHash('sha256').update(JSON.stringify(defined)).digest('base64url');
+  const digest = hash('sha256', JSON.stringify(defined), 'base64url');
   return `${listing}:${digest.slice(0, 16)}`;
 }
 export type Decoded<K extends readonly CursorKind[]> = {
@@ -34,7 +34,10 @@ const invalidCursor = () =>
  */
 export function createCursorCodec(secret: Uint8Array) {
   // A key of its own, derived from the secret, so cursors and tokens never share a key.
-  const key = createHmac('sha256', secret).update('opencourse cursor key').digest();
+  // A KeyObject, made once: an HMAC keyed with raw bytes imports them afresh on every call.
+  const key = createSecretKey(
+    createHmac('sha256', secret).update('opencourse cursor key').digest(),
+  );
   const sign = (data: string) =>
     createHmac('sha256', key).update(data).digest('base64url').slice(0, 22);
   const encode = (scope: string, values: CursorValues): string => {

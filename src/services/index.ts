@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import type { Config } from '../config';
 import { createContentStore } from '../data/content';
 import { createCourseStore } from '../data/courses';
@@ -34,7 +35,7 @@ import { createWebhookService } from './webhooks';
 /** Builds every domain service once, over one database; the HTTP layer only calls these. */
 export function createServices(config: Config, database: Database) {
   const tokens = {
-    secret: config.jwtSecret,
+    secret: createSecretKey(config.jwtSecret),
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     accessTokenTtl: config.accessTokenTtl,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Role } from '../domain';
 
@@ -9,7 +9,11 @@ export interface AccessClaims {
 }
 
 export interface TokenSettings {
-  secret: Uint8Array;
+  /**
+   * A KeyObject made once (`createSecretKey`): jose imports a raw Uint8Array secret afresh on
+   * every sign and verify, but keeps the key it derives from a KeyObject.
+   */
+  secret: KeyObject;
   issuer: string;
   audience: string;
   accessTokenTtl: number;
@@ -80,5 +84,5 @@ export function newOpaqueToken(): string {
  * is nothing to brute-force, and lookups by hash stay a single indexed read.
  */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }

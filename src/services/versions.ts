@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { HttpProblem } from '../errors';
 
 /**
@@ -6,7 +6,7 @@ import { HttpProblem } from '../errors';
  * does, so it serves as the strong ETag (quoted) that If-Match is checked against.
  */
 export function versionOf(representation: unknown): string {
-  return createHash('sha1').update(JSON.stringify(representation)).digest('base64url');
+  return hash('sha1', JSON.stringify(representation), 'base64url');
 }
 
 /** The ETag header value of a representation. */

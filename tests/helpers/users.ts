@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
 import { HASH_OPTIONS } from '../../src/services/passwords';
@@ -57,7 +58,7 @@ export async function createUser(
   });
   const token = await signAccessToken(
     {
-      secret: t.config.jwtSecret,
+      secret: createSecretKey(t.config.jwtSecret),
       issuer: t.config.jwtIssuer,
       audience: t.config.jwtAudience,
       accessTokenTtl: t.config.accessTokenTtl,
