@@ -1,9 +1,14 @@
-import YAML from 'yaml';
 import bundled from './generated/openapi.json';
 
 /** The bundled document: the one the validator enforces and the one clients are served. */
 export const openapiDocument = bundled as unknown as OpenApiDocument;
-export const openapiYaml = YAML.stringify(bundled);
+
+let yaml: string | undefined;
+/** The document as YAML, made when first asked for (the YAML library is loaded only then). */
+export function openapiYaml(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (yaml ??= (require('yaml') as typeof import('yaml')).stringify(bundled));
+}
 
 export interface OpenApiParameter {
   in: string;

@@ -1,15 +1,9 @@
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { drizzle as drizzlePg, type NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import { drizzle as drizzleLibsql } from 'drizzle-orm/libsql';
-import { migrate as migrateLibsql } from 'drizzle-orm/libsql/migrator';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
-import { createClient } from '@libsql/client';
 import pg from 'pg';
 import * as pgSchema from './schema/pg';
-import * as sqliteSchema from './schema/sqlite';
-import { Mutex } from './mutex';
 
 export type Dialect = 'postgresql' | 'sqlite';
 export type Tables = typeof pgSchema;
@@ -42,7 +36,7 @@ export interface Database {
   pool?: pg.Pool;
 }
 
-const MIGRATIONS = path.resolve(__dirname, '../../drizzle');
+export const MIGRATIONS = path.resolve(__dirname, '../../drizzle');
 // Any constant will do, as long as every instance uses the same one.
 const MIGRATION_LOCK_KEY = 7_201_311_001;
 
@@ -68,7 +62,7 @@ export function prepared<R>(database: Database, name: string, build: (db: Db) =>
 }
 
 /** `transaction` and `afterCommit` over a driver's own transaction function. */
-function committing(run: <T>(fn: (tx: Db) => Promise<T>) => Promise<T>) {
+export function committing(run: <T>(fn: (tx: Db) => Promise<T>) => Promise<T>) {
   const hooks = new WeakMap<Db, (() => void)[]>();
   return {
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
@@ -89,7 +83,12 @@ function committing(run: <T>(fn: (tx: Db) => Promise<T>) => Promise<T>) {
 }
 
 export function openDatabase(url: string): Database {
-  return dialectOf(url) === 'sqlite' ? openSqlite(url) : openPostgres(url);
+  if (dialectOf(url) === 'postgresql') return openPostgres(url);
+  // Loaded for SQLite only: on PostgreSQL, libsql's client and its native library (10 MB) never
+  // enter the process.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { openSqlite } = require('./sqlite') as typeof import('./sqlite');
+  return openSqlite(url);
 }
 
 function openPostgres(url: string): Database {
@@ -127,35 +126,6 @@ function openPostgres(url: string): Database {
       }
     },
     close: () => pool.end(),
-  };
-}
-
-function openSqlite(url: string): Database {
-  const file = url.slice('file:'.length);
-  if (file && file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const client = createClient({ url });
-  const db = drizzleLibsql(client) as unknown as Db;
-  // SQLite has one writer. Its busy wait is synchronous and would block the very event loop the
-  // lock holder needs, so writers queue here instead, in order, without blocking.
-  const writer = new Mutex();
-  return {
-    dialect: 'sqlite',
-    url,
-    db,
-    t: sqliteSchema as unknown as Tables,
-    ...committing((fn) => writer.run(() => db.transaction(fn))),
-    async ping() {
-      await client.execute('SELECT 1');
-    },
-    async migrate() {
-      await client.execute('PRAGMA journal_mode = WAL');
-      await migrateLibsql(drizzleLibsql(client), {
-        migrationsFolder: path.join(MIGRATIONS, 'sqlite'),
-      });
-    },
-    async close() {
-      client.close();
-    },
   };
 }
 

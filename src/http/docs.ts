@@ -46,7 +46,7 @@ export function docsRouter(): Router {
     res.sendFile(REDOC_SCRIPT, { maxAge: '1d' });
   });
   router.get('/api/v1/openapi.yaml', (_req, res) => {
-    res.type('application/yaml').send(openapiYaml);
+    res.type('application/yaml').send(openapiYaml());
   });
   return router;
 }

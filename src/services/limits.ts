@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
 import {
   RateLimiterMemory,
   RateLimiterPostgres,
@@ -29,8 +28,13 @@ const MAILS_PER_RECIPIENT_PER_HOUR = 5;
  * or Redis where REDIS_URL is set; in memory on SQLite, which is a single process.
  */
 function limiterFactory(config: Config, database: Database) {
+  // ioredis is loaded only where REDIS_URL is set.
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { enableOfflineQueue: false, lazyConnect: false })
+    ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+      new (require('ioredis') as typeof import('ioredis')).Redis(config.redisUrl, {
+        enableOfflineQueue: false,
+        lazyConnect: false,
+      })
     : undefined;
   redis?.on('error', (err: Error) => logger.warn(`redis: ${err.message}`));
   let first = true;

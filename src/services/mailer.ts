@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config';
 import { templatesFor } from '../emails';
 import { logger } from '../logger';
@@ -70,28 +70,32 @@ export const emails = {
  */
 export function createMailer(config: Config, metrics: Metrics) {
   let transport: Transporter | undefined;
-  if (config.smtpUrl) {
-    const host = new URL(config.smtpUrl).hostname;
-    transport = nodemailer.createTransport({
-      url: config.smtpUrl,
+  /** The SMTP transport, made with the first email (nodemailer is loaded only then). */
+  function transportTo(smtpUrl: string): Transporter {
+    if (transport) return transport;
+    const host = new URL(smtpUrl).hostname;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodemailer = require('nodemailer') as typeof import('nodemailer');
+    return (transport = nodemailer.createTransport({
+      url: smtpUrl,
       // A server on loopback is a local relay or a test catcher: no TLS to negotiate. Elsewhere,
       // smtp:// upgrades with STARTTLS when offered and smtps:// is TLS from the start.
       ignoreTLS: LOOPBACK.has(host),
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
       socketTimeout: 20_000,
-    });
+    }));
   }
   const pending = new Set<Promise<void>>();
 
   async function deliver(mail: Mail): Promise<void> {
-    if (!transport) {
+    if (!config.smtpUrl) {
       logger.info(`email (no SMTP_URL set) to ${mail.to}: ${mail.subject}\n${mail.text}`);
       metrics.emails.inc({ result: 'logged' });
       return;
     }
     try {
-      await transport.sendMail({ from: config.mailFrom, ...mail });
+      await transportTo(config.smtpUrl).sendMail({ from: config.mailFrom, ...mail });
       metrics.emails.inc({ result: 'sent' });
     } catch (err) {
       metrics.emails.inc({ result: 'failed' });
