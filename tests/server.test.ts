@@ -169,6 +169,10 @@ describe('the server process', () => {
       expect(ready.status).toBe(503);
       expect(ready.headers.get('retry-after')).toBe('5');
       expect((await fetch(`${server.base}/api/v1/courses`)).status).toBe(503);
+      expect((await fetch(`${server.base}/API/V1/Courses`)).status).toBe(503);
+      // The document and its page need no database.
+      expect((await fetch(`${server.base}/api/v1/openapi.json`)).status).toBe(200);
+      expect((await fetch(`${server.base}/docs`)).status).toBe(200);
       expect(server.output()).toMatch(/database not ready \(connect ECONNREFUSED/);
     } finally {
       server.child.kill('SIGTERM');

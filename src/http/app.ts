@@ -8,7 +8,7 @@ import type { Services } from '../services';
 import { problems } from '../errors';
 import { answerIfNoneMatch } from './conditional';
 import { rejectNulCharacters } from './control-characters';
-import { docsRouter } from './docs';
+import { mountDocs } from './docs';
 import { rejectNonFiniteQueryNumbers } from './finite-numbers';
 import { handlers as defaultHandlers } from './handlers';
 import { digestBody, idempotentOperations } from './idempotency';
@@ -22,6 +22,11 @@ import { bindOperations, toExpressPath } from './routes';
 import { bearerAuthHandler } from './security';
 
 const BODY_LIMIT = '100kb';
+
+// Paths compare without regard to case, as Express and the validator route them.
+const API_PATHS = /^\/api\/v1(\/|$)/i;
+const DOCUMENT = /^\/api\/v1\/openapi\./i;
+const NO_STORE_PATHS = /^\/api\/v1\/(auth|users|webhooks)(\/|$)/i;
 
 /** body-parser's hook on every JSON body, before it is parsed. */
 const verify: typeof verifyDepth = (req, res, body) => {
@@ -71,17 +76,17 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
   }
 
   mountRateLimits(app, services, openapiDocument);
-  app.use(docsRouter());
-  // Tokens, webhook signing secrets and an account's own data must not be kept by any cache
-  // (RFC 6749 §5.1).
-  app.use(['/api/v1/auth', '/api/v1/users', '/api/v1/webhooks'], (_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
-
-  // Until migrations have run, nothing but the health checks and the document can answer.
-  app.use('/api/v1', (req, _res, next) => {
-    if (services.health.isReady() || req.path.startsWith('/openapi.')) return next();
+  mountDocs(app);
+  // Root-level checks of the path rather than middleware mounted on paths: Express rewrites the
+  // URL of every request that enters a mounted middleware, and every later layer parses it anew.
+  app.use((req, res, next) => {
+    // Tokens, webhook signing secrets and an account's own data must not be kept by any cache
+    // (RFC 6749 §5.1).
+    if (NO_STORE_PATHS.test(req.path)) res.set('Cache-Control', 'no-store');
+    // Until migrations have run, nothing but the health checks and the document can answer.
+    if (services.health.isReady() || !API_PATHS.test(req.path) || DOCUMENT.test(req.path)) {
+      return next();
+    }
     next(problems.unavailable('The service is starting.'));
   });
 

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Express } from 'express';
 import { openapiYaml } from '../contract';
 
 const REDOC_SCRIPT = require.resolve('redoc/bundles/redoc.standalone.js');
@@ -36,17 +36,15 @@ const DOCS_CSP = [
 ].join('; ');
 
 /** The Redoc page and the YAML twin of the document: served beside, not inside, the contract. */
-export function docsRouter(): Router {
-  const router = Router();
-  router.get('/docs', (_req, res) => {
+export function mountDocs(app: Express): void {
+  app.get('/docs', (_req, res) => {
     res.setHeader('Content-Security-Policy', DOCS_CSP);
     res.type('html').send(PAGE);
   });
-  router.get('/docs/redoc.standalone.js', (_req, res) => {
+  app.get('/docs/redoc.standalone.js', (_req, res) => {
     res.sendFile(REDOC_SCRIPT, { maxAge: '1d' });
   });
-  router.get('/api/v1/openapi.yaml', (_req, res) => {
+  app.get('/api/v1/openapi.yaml', (_req, res) => {
     res.type('application/yaml').send(openapiYaml());
   });
-  return router;
 }

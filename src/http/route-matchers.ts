@@ -15,20 +15,35 @@ const pathToRegexpModule = createRequire(__filename)(
  */
 type Compile = typeof pathToRegexpModule.pathToRegexp;
 const compile: Compile = pathToRegexpModule.pathToRegexp;
-const compiled = new Map<string, ReturnType<Compile>>();
 
-/** The options its callers pass; a call with any other is compiled afresh, uncached. */
-const KNOWN = new Set(['sensitive', 'strict', 'end', 'trailing', 'delimiter']);
+/** Matchers by path, then by options (`optionsKey`). */
+const compiled = new Map<string, Map<string, ReturnType<Compile>>>();
+
+/**
+ * The options its callers pass, as a short key; undefined for any other option, which is then
+ * compiled afresh, uncached. Cheap to make: the validator makes it for every route on every
+ * request.
+ */
+function optionsKey(options: Record<string, unknown>): string | undefined {
+  let key = '';
+  for (const name in options) {
+    const value = options[name];
+    if (name === 'delimiter') key += `d${String(value)}\u0000`;
+    else if (name === 'sensitive' || name === 'strict' || name === 'end' || name === 'trailing') {
+      key += `${name[0]}${value === undefined ? '' : value ? 1 : 0}`;
+    } else return undefined;
+  }
+  return key;
+}
 
 function cachedPathToRegexp(...args: Parameters<Compile>): ReturnType<Compile> {
   const [path, options = {}] = args;
-  const named = options as Record<string, unknown>;
-  if (typeof path !== 'string' || Object.keys(named).some((k) => !KNOWN.has(k))) {
-    return compile(...args);
-  }
-  const key = `${path}\u0000${named.sensitive}\u0000${named.strict}\u0000${named.end}\u0000${named.trailing}\u0000${named.delimiter}`;
-  let matcher = compiled.get(key);
-  if (!matcher) compiled.set(key, (matcher = compile(...args)));
+  const key = typeof path === 'string' ? optionsKey(options as Record<string, unknown>) : undefined;
+  if (key === undefined) return compile(...args);
+  let byOptions = compiled.get(path as string);
+  if (!byOptions) compiled.set(path as string, (byOptions = new Map()));
+  let matcher = byOptions.get(key);
+  if (!matcher) byOptions.set(key, (matcher = compile(...args)));
   return matcher;
 }
 
