@@ -8,11 +8,14 @@
 // CPU per request (the server's and PostgreSQL's), resident memory and the ratio API/floor.
 //
 //   npm run bench                                   (builds, then 1,000,000 courses, 10 s rounds)
+//
+// npm run bench runs this script, and with it both servers, on Node 24 (`npx -y node@24`): the
+// runtime the container image ships, and one that package.json's engines accept.
 //   BENCH_COURSES=100000 BENCH_SECONDS=5 npx tsx scripts/bench.ts        (quicker, no build)
 //
 // Environment (all optional):
 //   BENCH_COURSES (1000000)   courses to seed         BENCH_SECONDS (10)  seconds per round
-//   BENCH_ROUNDS (3)          rounds per server       BENCH_WARMUP (2)    warm-up seconds
+//   BENCH_ROUNDS (3)          rounds per server       BENCH_WARMUP (5)    warm-up seconds
 //   BENCH_CONNECTIONS (50), BENCH_LOGIN_CONNECTIONS (20), BENCH_SEARCH_CONNECTIONS (20)
 //   BENCH_LIMITS (on)         on: the API's default limits (RATE_LIMIT_PER_MINUTE 600 per
 //                             address), the load spread over BENCH_CLIENTS (4096) addresses in
@@ -98,7 +101,7 @@ function readSettings() {
     courses: integer('BENCH_COURSES', 1_000_000),
     seconds: integer('BENCH_SECONDS', 10),
     rounds: integer('BENCH_ROUNDS', 3),
-    warmup: integer('BENCH_WARMUP', 2),
+    warmup: integer('BENCH_WARMUP', 5),
     connections: integer('BENCH_CONNECTIONS', 50),
     loginConnections: integer('BENCH_LOGIN_CONNECTIONS', 20),
     searchConnections: integer('BENCH_SEARCH_CONNECTIONS', 20),
