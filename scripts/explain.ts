@@ -174,7 +174,7 @@ export async function explainRoster(database: Database, courseId: string): Promi
   // Wrapped: an awaited query builder would run, not be returned.
   const progressQuery = async (page: typeof firstQuery) => {
     const userIds = (await page.execute()).map((row) => row.userId);
-    return { query: content.completionsQuery([courseId], userIds) };
+    return { query: content.completionsQuery({ courseIds: [courseId], userIds }) };
   };
   const [{ query: firstProgress }, { query: deepProgress }] = await Promise.all([
     progressQuery(firstQuery),

@@ -2,7 +2,7 @@ import { and, asc, count, eq, inArray, max, sql, type SQL } from 'drizzle-orm';
 import type { AnyColumn } from 'drizzle-orm';
 import type { Completions, LessonKind, LessonStatus } from '../domain';
 import { written } from './courses';
-import type { Database, Db } from './database';
+import { prepared, type Database, type Db } from './database';
 
 /** The fields of a lesson its editors set; the rest (ids, position, times) is the store's. */
 export interface LessonFields {
@@ -91,12 +91,23 @@ export function createContentStore(database: Database) {
   }
 
   /**
+   * `column` is one of `values`; without them, one of the uuid array in placeholder `name`, which
+   * only PostgreSQL takes.
+   */
+  const among = (column: AnyColumn, name: string, values: string[] | undefined) =>
+    values ? inArray(column, values) : sql`${column} = ANY(${sql.placeholder(name)}::uuid[])`;
+
+  /**
    * Completions of published lessons, counted per (course, student) over the cross product of
    * the ids given: the completions' primary key is walked once per pair, and the course's
    * published lessons are hashed once (not probed once per completion), so a page of 100
-   * students who finished 500 lessons each costs tens of milliseconds, not hundreds.
+   * students who finished 500 lessons each costs tens of milliseconds, not hundreds. Without ids,
+   * the query takes them as the arrays `course_ids` and `user_ids` (PostgreSQL).
    */
-  const completionsQuery = (courseIds: string[], userIds: string[], db: Db = database.db) =>
+  const completionsQuery = (
+    ids: { courseIds: string[]; userIds: string[] } | undefined,
+    db: Db = database.db,
+  ) =>
     db
       .select({
         courseId: completions.courseId,
@@ -107,18 +118,30 @@ export function createContentStore(database: Database) {
       .from(completions)
       .where(
         and(
-          inArray(completions.courseId, courseIds),
-          inArray(completions.userId, userIds),
+          among(completions.courseId, 'course_ids', ids?.courseIds),
+          among(completions.userId, 'user_ids', ids?.userIds),
           inArray(
             completions.lessonId,
             db
               .select({ id: lessons.id })
               .from(lessons)
-              .where(and(inArray(lessons.courseId, courseIds), published)),
+              .where(and(among(lessons.courseId, 'course_ids', ids?.courseIds), published)),
           ),
         ),
       )
       .groupBy(completions.courseId, completions.userId);
+
+  /**
+   * One student's counts (their own enrollments: GET /users/me, their pages, enrolling) are a
+   * prepared statement on PostgreSQL, taking the ids as two arrays: planning the query took
+   * 1.1 ms, three times what running it takes for ten enrollments. A roster's counts (many
+   * students of one course) are planned for their very ids, as a generic plan would probe the
+   * lessons once per completion where hashing them is right. SQLite plans in microseconds.
+   */
+  const preparedCompletions =
+    database.dialect === 'postgresql'
+      ? prepared(database, 'completions_of_pairs', (db) => completionsQuery(undefined, db))
+      : undefined;
 
   /** A course's sections, in order. */
   const sectionsOf = (courseId: string, db: Db = database.db) =>
@@ -363,7 +386,11 @@ export function createContentStore(database: Database) {
       if (pairs.length === 0) return counts;
       const courseIds = [...new Set(pairs.map((pair) => pair.courseId))];
       const userIds = [...new Set(pairs.map((pair) => pair.userId))];
-      for (const row of await completionsQuery(courseIds, userIds, db)) {
+      const rows =
+        preparedCompletions && userIds.length === 1
+          ? await preparedCompletions({ course_ids: courseIds, user_ids: userIds }, db)
+          : await completionsQuery({ courseIds, userIds }, db);
+      for (const row of rows) {
         counts.set(pairKey(row), row);
       }
       return counts;
