@@ -57,13 +57,21 @@ export function createEnrollmentStore(database: Database) {
       .innerJoin(users, eq(users.id, courses.instructorId));
 
   // The summary on every GET /users/me, in one round trip: the window count is taken over every
-  // matching row before LIMIT applies. Prepared, as its shape never changes.
+  // matching row before LIMIT applies. The instructor's name is a subquery of the select list,
+  // which PostgreSQL evaluates only for the rows LIMIT lets through (a join would look up the
+  // instructor of every active enrollment). Prepared, as its shape never changes.
   const latestActive = prepared(database, 'enrollments_latest_active', (db) =>
     db
-      .select({ ...selectedWithCourse, total: sql<number>`count(*) over ()`.mapWith(Number) })
+      .select({
+        ...selectedWithCourse,
+        course: {
+          ...selectedWithCourse.course,
+          instructorName: sql<string>`(select ${users.name} from ${users} where ${users.id} = ${courses.instructorId})`,
+        },
+        total: sql<number>`count(*) over ()`.mapWith(Number),
+      })
       .from(enrollments)
       .innerJoin(courses, and(eq(courses.id, enrollments.courseId), isNull(courses.deletedAt)))
-      .innerJoin(users, eq(users.id, courses.instructorId))
       .where(
         and(eq(enrollments.userId, sql.placeholder('userId')), eq(enrollments.status, 'active')),
       )
