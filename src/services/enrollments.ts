@@ -90,6 +90,33 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     }
   }
 
+  /** A student's progress in a course, from their enrollment there (none yet: nothing done). */
+  async function progressIn(
+    course: { lessonCount: number },
+    enrollment: EnrollmentRow | undefined,
+    db: Db = database.db,
+  ): Promise<Progress> {
+    const [counted] = await withProgress(
+      enrollment ? [{ ...enrollment, lessonCount: course.lessonCount }] : [],
+      db,
+    );
+    return counted?.progress ?? toProgressIn(course.lessonCount, undefined);
+  }
+
+  /** The caller's active enrollment in a course it may enroll in, read without locking. */
+  async function alreadyEnrolled(caller: Caller, courseId: string) {
+    const course = await courses.find(courseId);
+    if (!course || course.status !== 'published' || course.instructorId === caller.userId) {
+      return undefined;
+    }
+    const existing = await store.find(database.db, courseId, caller.userId);
+    if (existing?.status !== 'active') return undefined;
+    return {
+      enrollment: toEnrollment(existing, await progressIn(course, existing)),
+      created: false,
+    };
+  }
+
   /** One page of an enrollment list, newest first: (enrolledAt, id) is its keyset. */
   function pageOf<R extends { id: string; enrolledAt: Date }>(
     scope: string,
@@ -113,45 +140,50 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
   return {
     /**
      * Takes a seat. Everything happens in one transaction under the course's row lock, so the
-     * seat count read is the one written, whatever else runs at the same time.
+     * seat count read is the one written, whatever else runs at the same time. Enrolling again
+     * (a client's retry) is answered first from committed rows, without the lock or a
+     * transaction, when the caller already holds an active seat in a course it may enroll in;
+     * anything else goes to the lock and is decided there.
      */
     async enroll(
       caller: Caller,
       courseId: string,
     ): Promise<{ enrollment: Enrollment; created: boolean }> {
-      const taking = database.transaction(async (tx) => {
-        await courses.lock(tx, courseId);
-        const course = await courses.find(courseId, tx);
-        if (!course || !canSee(caller, course)) throw courseNotFound();
-        if (course.instructorId === caller.userId) {
-          throw problems.forbidden('An instructor cannot enroll in its own course.');
-        }
-        if (course.status !== 'published') {
-          throw problems.conflict('course-not-published', 'The course is not open for enrollment.');
-        }
-        const existing = await store.find(tx, courseId, caller.userId);
-        // Completions outlive a cancelled enrollment: coming back keeps them. A first enrollment
-        // has none to count.
-        const progress = async () => {
-          const [counted] = await withProgress(
-            existing ? [{ ...existing, lessonCount: course.lessonCount }] : [],
-            tx,
-          );
-          return counted?.progress ?? toProgressIn(course.lessonCount, undefined);
-        };
-        if (existing?.status === 'active')
-          return { enrollment: toEnrollment(existing, await progress()), created: false };
-        if (course.capacity !== null && course.enrolledCount >= course.capacity) {
-          throw problems.conflict('course-full', 'Every seat of the course is taken.');
-        }
-        const row = existing
-          ? await store.setStatus(tx, existing.id, 'active')
-          : await store.insert(tx, courseId, caller.userId);
-        await courses.addEnrolled(tx, courseId, 1);
-        const enrollment = toEnrollment(row, await progress());
-        await outbox.emit(tx, 'enrollment.created', enrollment);
-        return { enrollment, created: true };
-      });
+      const taking = (async () =>
+        (await alreadyEnrolled(caller, courseId)) ??
+        database.transaction(async (tx) => {
+          await courses.lock(tx, courseId);
+          const course = await courses.find(courseId, tx);
+          if (!course || !canSee(caller, course)) throw courseNotFound();
+          if (course.instructorId === caller.userId) {
+            throw problems.forbidden('An instructor cannot enroll in its own course.');
+          }
+          if (course.status !== 'published') {
+            throw problems.conflict(
+              'course-not-published',
+              'The course is not open for enrollment.',
+            );
+          }
+          const existing = await store.find(tx, courseId, caller.userId);
+          if (existing?.status === 'active') {
+            return {
+              enrollment: toEnrollment(existing, await progressIn(course, existing, tx)),
+              created: false,
+            };
+          }
+          if (course.capacity !== null && course.enrolledCount >= course.capacity) {
+            throw problems.conflict('course-full', 'Every seat of the course is taken.');
+          }
+          const row = existing
+            ? await store.setStatus(tx, existing.id, 'active')
+            : await store.insert(tx, courseId, caller.userId);
+          await courses.addEnrolled(tx, courseId, 1);
+          // Completions outlive a cancelled enrollment: coming back keeps them. A first
+          // enrollment has none to count.
+          const enrollment = toEnrollment(row, await progressIn(course, existing, tx));
+          await outbox.emit(tx, 'enrollment.created', enrollment);
+          return { enrollment, created: true };
+        }))();
       return recordOutcome(
         (result) => metrics.enrollments.inc({ result }),
         ({ created }) => (created ? 'created' : 'already_enrolled'),
