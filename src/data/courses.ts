@@ -123,10 +123,10 @@ export function createCourseStore(
   };
 
   /**
-   * A search's conditions besides liveness, status, the term and the keyset, on `courses`, their
-   * values bound or as placeholders.
+   * A listing's filters (a page's or a search's), besides liveness, status, the term and the
+   * keyset, on `courses`: their values bound, or as the placeholders of `listingValuesOf`.
    */
-  const searchFilters = (query: CourseListQuery, bind: boolean) => {
+  const listingFilters = (query: CourseListQuery, bind: boolean) => {
     const value = (name: string, given: string) => (bind ? sql`${given}` : sql.placeholder(name));
     return [
       query.ownerId ? eq(courses.instructorId, value('owner_id', query.ownerId)) : undefined,
@@ -218,7 +218,7 @@ export function createCourseStore(
       dialect: database.dialect,
       byWord: database.dialect === 'postgresql',
       fragments: fragmentsOf(query.q).length,
-      filters: searchFilters(query, values !== undefined),
+      filters: listingFilters(query, values !== undefined),
       order: { column, descending },
       id: courses.id,
       after: query.after !== undefined,
@@ -254,7 +254,7 @@ export function createCourseStore(
     const conditions: (SQL | undefined)[] = [
       isNull(courses.deletedAt),
       eq(courses.status, value('status', query.status)),
-      ...searchFilters(query, bind),
+      ...listingFilters(query, bind),
       query.q ? containsIgnoringCase(courses.title, query.q, database.dialect) : undefined,
     ];
     if (query.after) {
