@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { HTTP_METHODS, parametersOf, type OpenApiDocument } from '../contract';
@@ -12,7 +12,7 @@ import { callerOf } from './security';
 
 const HEADER = 'idempotency-key';
 
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const sha256 = (data: string | Buffer) => hash('sha256', data, 'hex');
 const EMPTY_BODY = sha256('');
 
 /** The raw body's digest of each request that carries a key, taken before the body is parsed. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   RateLimiterMemory,
   RateLimiterPostgres,
@@ -108,8 +108,7 @@ function stateOf(res: RateLimiterRes, limit: number): LimitState {
  * A key part that is long or personal (an email) is stored as its SHA-256: every key then fits
  * the store's column whatever the document accepts, and no address sits in the store in clear.
  */
-const hashed = (...parts: string[]) =>
-  createHash('sha256').update(parts.join('\n')).digest('base64url');
+const hashed = (...parts: string[]) => hash('sha256', parts.join('\n'), 'base64url');
 
 const storeUnavailable = () =>
   problems.unavailable('Limits cannot be checked right now; try again.');
