@@ -47,7 +47,8 @@ function start(env: Record<string, string>): Running {
 }
 
 async function ready(server: Running): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  // A server compiled by tsx on a loaded CI machine can take half a minute to start.
+  const deadline = Date.now() + 50_000;
   while (Date.now() < deadline) {
     const ok = await fetch(`${server.base}/health/ready`).then(
       (res) => res.ok,
