@@ -29,6 +29,7 @@
 //   BENCH_OUT                 also write the Markdown report to this file
 //   BENCH_LOG_LEVEL (warn)    the API's LOG_LEVEL
 //   BENCH_API_NODE_OPTIONS    NODE_OPTIONS for the API only (say, to try V8 heap flags)
+//   BENCH_API_ENV             more of the API's environment, as space-separated NAME=value
 //   BENCH_QUIET_WAIT (60)     seconds a round may wait for other work to leave CPU 0
 //   BENCH_MAX_OTHER (10)      % of CPU 0 that other work may take in a round before it is run
 //                             again (twice at most; the machine may be shared)
@@ -115,6 +116,12 @@ function readSettings() {
     out: process.env.BENCH_OUT,
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
     apiNodeOptions: process.env.BENCH_API_NODE_OPTIONS,
+    apiEnv: Object.fromEntries(
+      (process.env.BENCH_API_ENV ?? '')
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    ),
   };
 }
 type Settings = ReturnType<typeof readSettings>;
@@ -181,9 +188,34 @@ class Cleanup {
   }
 }
 
+/**
+ * The C library's settings of the image's runtime (the Dockerfile's ENV), which both servers get:
+ * they run as the image runs them. MALLOC_ARENA_MAX is why (see the Dockerfile).
+ */
+function imageMallocEnv(apiDir: string): NodeJS.ProcessEnv {
+  const dockerfile = readFileSync(path.join(apiDir, 'Dockerfile'), 'utf8');
+  const arenas = /^ENV .*\bMALLOC_ARENA_MAX=(\d+)/m.exec(dockerfile)?.[1];
+  return arenas ? { MALLOC_ARENA_MAX: arenas } : {};
+}
+
+/** The environment the servers run with beyond the bench's own settings, for the report. */
+function describeEnv(s: Settings): string {
+  const pairs = (env: NodeJS.ProcessEnv) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const image = pairs(imageMallocEnv(s.apiDir));
+  const extra = [
+    ...(s.apiNodeOptions ? [`NODE_OPTIONS=${s.apiNodeOptions}`] : []),
+    ...pairs(s.apiEnv),
+  ];
+  return (
+    `both with the image's ${image.join(' ') || 'default C library settings'}` +
+    (extra.length > 0 ? `; the API also with ${extra.join(' ')}` : '')
+  );
+}
+
 function apiEnv(s: Settings, database: BenchDatabase, port: number): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
+    ...imageMallocEnv(s.apiDir),
     HOME: process.env.HOME,
     NODE_ENV: 'production',
     DATABASE_URL: database.url,
@@ -202,6 +234,7 @@ function apiEnv(s: Settings, database: BenchDatabase, port: number): NodeJS.Proc
     LOGIN_MAX_FAILURES_PER_DAY: '1000000',
     REDIS_URL: '',
     ...(s.apiNodeOptions ? { NODE_OPTIONS: s.apiNodeOptions } : {}),
+    ...s.apiEnv,
   };
 }
 
@@ -331,7 +364,14 @@ async function runScenario(
           log(`    disturbed: once more`);
           continue;
         }
-        rounds.get(t.server)!.push({ ...round, attempts: attempt });
+        // Logins have no floor server: their ceiling, argon2id's hash time, is taken beside
+        // each round instead.
+        let hash;
+        if (scenario.key === 'login') {
+          await waitForQuiet(s);
+          hash = await measureHashTime(s.apiDir, SERVER_CPU);
+        }
+        rounds.get(t.server)!.push({ ...round, attempts: attempt, hash });
         break;
       }
     }
@@ -449,6 +489,7 @@ async function main(): Promise<void> {
         NODE_ENV: 'production',
         // The API's own express and pg.
         NODE_PATH: path.join(s.apiDir, 'node_modules'),
+        ...imageMallocEnv(s.apiDir),
         DATABASE_URL: database.url,
         PORT: String(floorPort),
         HOST: '127.0.0.1',
@@ -489,7 +530,8 @@ async function main(): Promise<void> {
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
     const setup = [
       `${new Date().toISOString().slice(0, 16)}Z, API ${describeCommit(s.apiDir)} (built, \`node dist/server.js\`, NODE_ENV=production, LOG_LEVEL=${s.logLevel}); ` +
-        `floor: scripts/bench/floor-server.ts transpiled to CommonJS, same node ${process.version}, pg pool ${poolSize} like the API's`,
+        `floor: scripts/bench/floor-server.ts transpiled to CommonJS, same node ${process.version}, pg pool ${poolSize} like the API's; ` +
+        describeEnv(s),
       `PostgreSQL ${await postgresVersion(database.url)}: ${fixtures.courses.toLocaleString('en')} courses ` +
         `(${fixtures.publishedCourses.toLocaleString('en')} published), ${fixtures.users.toLocaleString('en')} users, seeded by scripts/seed.ts, VACUUM ANALYZE`,
       `servers and PostgreSQL pinned to CPU ${SERVER_CPU}, autocannon to CPU ${LOAD_CPU}; ${s.rounds} rounds of ${s.seconds} s per server, alternating, after ${s.warmup} s of warm-up`,

@@ -19,6 +19,8 @@ export interface Round extends LoadResult {
   attempts?: number;
   /** The login storm that ran at the same time, if any. */
   storm?: LoadResult;
+  /** Login rounds: argon2id timed on the same core right after the round (the ceiling's). */
+  hash?: HashTime;
 }
 
 export interface ServerRounds {
@@ -151,14 +153,23 @@ function findings(results: ScenarioResult[], hash: HashTime, cores: number): str
   const login = find(results, 'login');
   lines.push(
     `- argon2id m=${memoryCost} KiB, t=${timeCost}, p=${parallelism}: median ${hash.medianMs.toFixed(1)} ms ` +
-      `(mean ${hash.meanMs.toFixed(1)}) a hash over ${hash.hashes}, on one core of the servers' → ` +
-      `ceiling ${cores} core / hash time = ${ceiling.toFixed(1)} logins/s.`,
+      `(mean ${hash.meanMs.toFixed(1)}) a hash over ${hash.hashes}, on one core of the servers', ` +
+      `before the servers started → ceiling ${cores} core / hash time = ${ceiling.toFixed(1)} logins/s.`,
   );
   if (login) {
     const l = figures(login.api);
+    // The machine's speed drifts over a run: each login round is held to the hash time taken
+    // on the same core right after it, as the other scenarios are held to their floor's rounds.
+    const beside = login.api.rounds.filter((r) => r.hash);
+    const shares = beside.map((r) => (r.rps * r.hash!.medianMs) / (cores * 1000));
     lines.push(
       `- Logins: ${l.rps.toFixed(1)}/s at ${login.scenario.connections} connections = ` +
-        `${((100 * l.rps) / ceiling).toFixed(0)}% of that ceiling (p50 ${ms(l.p50)} ms, p99 ${ms(l.p99)} ms).`,
+        `${((100 * l.rps) / ceiling).toFixed(0)}% of that ceiling (p50 ${ms(l.p50)} ms, p99 ${ms(l.p99)} ms)` +
+        (beside.length > 0
+          ? `; ${(100 * mean(shares)).toFixed(0)}% of the ceiling timed right after each round ` +
+            `(hash medians ${beside.map((r) => r.hash!.medianMs.toFixed(1)).join(', ')} ms; ` +
+            `rounds ${shares.map((x) => `${(100 * x).toFixed(0)}%`).join(', ')}).`
+          : '.'),
     );
   }
   const quiet = find(results, 'by-id');
