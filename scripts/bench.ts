@@ -188,26 +188,36 @@ class Cleanup {
   }
 }
 
-/**
- * The C library's settings of the image's runtime (the Dockerfile's ENV), which both servers get:
- * they run as the image runs them. MALLOC_ARENA_MAX is why (see the Dockerfile).
- */
-function imageMallocEnv(apiDir: string): NodeJS.ProcessEnv {
+/** What the image sets for the runtime (the Dockerfile's ENV, where it says why). */
+const IMAGE_RUNTIME_VARIABLES = ['MALLOC_ARENA_MAX', 'NODE_OPTIONS'];
+
+/** The image's runtime settings, which both servers get: they run as the image runs them. */
+function imageRuntimeEnv(apiDir: string): NodeJS.ProcessEnv {
   const dockerfile = readFileSync(path.join(apiDir, 'Dockerfile'), 'utf8');
-  const arenas = /^ENV .*\bMALLOC_ARENA_MAX=(\d+)/m.exec(dockerfile)?.[1];
-  return arenas ? { MALLOC_ARENA_MAX: arenas } : {};
+  // ENV instructions, their continuation lines joined.
+  const env = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => line.startsWith('ENV '))
+    .join(' ');
+  const out: NodeJS.ProcessEnv = {};
+  for (const name of IMAGE_RUNTIME_VARIABLES) {
+    const value = new RegExp(`\\b${name}=(\\S+)`).exec(env)?.[1];
+    if (value) out[name] = value;
+  }
+  return out;
 }
 
 /** The environment the servers run with beyond the bench's own settings, for the report. */
 function describeEnv(s: Settings): string {
   const pairs = (env: NodeJS.ProcessEnv) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const image = pairs(imageMallocEnv(s.apiDir));
+  const image = pairs(imageRuntimeEnv(s.apiDir));
   const extra = [
     ...(s.apiNodeOptions ? [`NODE_OPTIONS=${s.apiNodeOptions}`] : []),
     ...pairs(s.apiEnv),
   ];
   return (
-    `both with the image's ${image.join(' ') || 'default C library settings'}` +
+    `both with the image's ${image.join(' ') || 'default settings'}` +
     (extra.length > 0 ? `; the API also with ${extra.join(' ')}` : '')
   );
 }
@@ -215,7 +225,7 @@ function describeEnv(s: Settings): string {
 function apiEnv(s: Settings, database: BenchDatabase, port: number): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    ...imageMallocEnv(s.apiDir),
+    ...imageRuntimeEnv(s.apiDir),
     HOME: process.env.HOME,
     NODE_ENV: 'production',
     DATABASE_URL: database.url,
@@ -489,7 +499,7 @@ async function main(): Promise<void> {
         NODE_ENV: 'production',
         // The API's own express and pg.
         NODE_PATH: path.join(s.apiDir, 'node_modules'),
-        ...imageMallocEnv(s.apiDir),
+        ...imageRuntimeEnv(s.apiDir),
         DATABASE_URL: database.url,
         PORT: String(floorPort),
         HOST: '127.0.0.1',
