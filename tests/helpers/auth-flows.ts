@@ -5,7 +5,7 @@ import { tokenFromLink } from './smtp';
 
 export const PASSWORD = 'a perfectly long passphrase 1';
 
-export const uniqueEmail = (prefix = 'user') => `${prefix}-${randomUUID().slice(0, 8)}@example.com`;
+export const uniqueEmail = (prefix = 'user') => `${prefix}-${randomUUID()}@example.com`;
 
 /** Registers through the API and returns the account and the token of its verification email. */
 export async function registerAndCatch(t: TestApp, smtp: SmtpCatcher, email = uniqueEmail()) {

@@ -34,7 +34,9 @@ export async function createUser(
   const id = randomUUID();
   const sessionId = randomUUID();
   const role = options.role ?? 'student';
-  const email = options.email ?? `${role}-${id.slice(0, 8)}@example.com`;
+  // The whole id: the hostile-input suite makes an admin for every case, and 8 hex digits
+  // (32 bits) once collided in CI.
+  const email = options.email ?? `${role}-${id}@example.com`;
   const name = options.name ?? `Test ${role} ${id.slice(0, 4)}`;
   await t.database.transaction(async (tx) => {
     await tx.insert(tables.users).values({
