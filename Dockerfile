@@ -22,7 +22,7 @@ FROM ${NODE_IMAGE}
 #   threads runs it, and glibc keeps each thread's arena once grown (4 threads held 76 MB for
 #   good). With one arena the memory is reused and given back: 55 MB less, no slower.
 # - --max-semi-space-size=32: V8 grows the young generation to 2 x 64 MB under sustained load;
-#   capped at 2 x 32 MB, 35 MB less, no slower (16 MB costs 15 to 20% more CPU a request).
+#   capped at 2 x 32 MB, 35 MB less, no slower (16 MB costs about 20% more CPU a request).
 #   Keep the flag when you set NODE_OPTIONS yourself.
 ENV NODE_ENV=production PORT=3000 METRICS_PORT=9464 \
     MALLOC_ARENA_MAX=1 NODE_OPTIONS=--max-semi-space-size=32

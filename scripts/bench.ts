@@ -91,6 +91,7 @@ function integer(name: string, fallback: number, min = 1): number {
 }
 
 function readSettings() {
+  const apiDir = path.resolve(process.env.BENCH_API_DIR ?? ROOT);
   const limits = process.env.BENCH_LIMITS ?? 'on';
   if (limits !== 'on' && limits !== 'off') throw new Error('BENCH_LIMITS is on or off');
   const database = process.env.BENCH_DB;
@@ -111,7 +112,9 @@ function readSettings() {
     maxOther: integer('BENCH_MAX_OTHER', 10, 0),
     limits,
     database,
-    apiDir: path.resolve(process.env.BENCH_API_DIR ?? ROOT),
+    apiDir,
+    /** The image's runtime settings (read once from its Dockerfile), given to both servers. */
+    imageEnv: imageRuntimeEnv(apiDir),
     only: process.env.BENCH_SCENARIOS?.split(',').map((k) => k.trim()),
     out: process.env.BENCH_OUT,
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
@@ -211,21 +214,21 @@ function imageRuntimeEnv(apiDir: string): NodeJS.ProcessEnv {
 /** The environment the servers run with beyond the bench's own settings, for the report. */
 function describeEnv(s: Settings): string {
   const pairs = (env: NodeJS.ProcessEnv) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const image = pairs(imageRuntimeEnv(s.apiDir));
-  const extra = [
+  const image = pairs(s.imageEnv);
+  const overrides = [
     ...(s.apiNodeOptions ? [`NODE_OPTIONS=${s.apiNodeOptions}`] : []),
     ...pairs(s.apiEnv),
   ];
   return (
     `both with the image's ${image.join(' ') || 'default settings'}` +
-    (extra.length > 0 ? `; the API also with ${extra.join(' ')}` : '')
+    (overrides.length > 0 ? `; the API with ${overrides.join(' ')} over them` : '')
   );
 }
 
 function apiEnv(s: Settings, database: BenchDatabase, port: number): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    ...imageRuntimeEnv(s.apiDir),
+    ...s.imageEnv,
     HOME: process.env.HOME,
     NODE_ENV: 'production',
     DATABASE_URL: database.url,
@@ -499,7 +502,7 @@ async function main(): Promise<void> {
         NODE_ENV: 'production',
         // The API's own express and pg.
         NODE_PATH: path.join(s.apiDir, 'node_modules'),
-        ...imageRuntimeEnv(s.apiDir),
+        ...s.imageEnv,
         DATABASE_URL: database.url,
         PORT: String(floorPort),
         HOST: '127.0.0.1',
