@@ -181,8 +181,14 @@ export interface HashTime {
 /**
  * argon2id at the API's own HASH_OPTIONS (from its build), one hash after another in a process
  * pinned to `cpus`: the cost of one login's password check on the one core the API is given.
+ * `env` is the API's allocator settings, which change what a hash costs.
  */
-export async function measureHashTime(apiDir: string, cpus: string, hashes = 30) {
+export async function measureHashTime(
+  apiDir: string,
+  cpus: string,
+  env: NodeJS.ProcessEnv,
+  hashes = 30,
+) {
   const script = `
     const argon2 = require('argon2');
     const { HASH_OPTIONS } = require(${JSON.stringify(path.join(apiDir, 'dist/services/passwords.js'))});
@@ -203,7 +209,10 @@ export async function measureHashTime(apiDir: string, cpus: string, hashes = 30)
         options: { memoryCost, timeCost, parallelism },
       }));
     })();`;
-  const out = await run('taskset', ['-c', cpus, process.execPath, '-e', script], { cwd: apiDir });
+  const out = await run('taskset', ['-c', cpus, process.execPath, '-e', script], {
+    cwd: apiDir,
+    env: { ...process.env, ...env },
+  });
   return JSON.parse(out.trim().split('\n').at(-1)!) as HashTime;
 }
 

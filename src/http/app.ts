@@ -26,7 +26,9 @@ const BODY_LIMIT = '100kb';
 // Paths compare without regard to case, as Express and the validator route them.
 const API_PATHS = /^\/api\/v1(\/|$)/i;
 const DOCUMENT = /^\/api\/v1\/openapi\./i;
-const NO_STORE_PATHS = /^\/api\/v1\/(auth|users|webhooks)(\/|$)/i;
+// Tokens, webhook secrets, accounts, and a student's enrollment and progress in a course.
+const NO_STORE_PATHS =
+  /^\/api\/v1\/((auth|users|webhooks)(\/|$)|courses\/[^/]+\/(enroll|enrollments|progress|lessons\/[^/]+\/completion)\/?$)/i;
 
 /** body-parser's hook on every JSON body, before it is parsed. */
 const verify: typeof verifyDepth = (req, res, body) => {

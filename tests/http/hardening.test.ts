@@ -199,6 +199,26 @@ describeEachDatabase('hardening', (current) => {
     const publicCourse = await api().get(`/api/v1/courses/${course.body.id}`);
     expect(publicCourse.status).toBe(200);
     expect(publicCourse.headers['cache-control'] ?? '').not.toMatch(/no-store/);
+
+    // A student's enrollment and progress, and the roster of a course, are accounts' data too.
+    const courseApi = `/api/v1/courses/${course.body.id}`;
+    const enrollment = {
+      enroll: await api().post(`${courseApi}/enroll`).set(bearer(user)),
+      progress: await api().get(`${courseApi}/progress`).set(bearer(user)),
+      roster: await api().get(`${courseApi}/enrollments`).set(bearer(owner)),
+    };
+    expect(
+      Object.fromEntries(
+        Object.entries(enrollment).map(([name, res]) => [
+          name,
+          { status: res.status, cacheControl: res.headers['cache-control'] },
+        ]),
+      ),
+    ).toEqual({
+      enroll: { status: 201, cacheControl: 'no-store' },
+      progress: { status: 200, cacheControl: 'no-store' },
+      roster: { status: 200, cacheControl: 'no-store' },
+    });
   });
 
   it('a reset confirmation checks its token before it hashes anything', async () => {

@@ -232,6 +232,20 @@ describeEachDatabase('progress: completions and who may make them', (t) => {
       );
     });
 
+    it('keeps a student’s completions and progress out of every cache (no-store)', async () => {
+      const res = await allThree(courseId, lessonId, enrolled);
+      expect(
+        [res.complete, res.uncomplete, res.progress].map((r) => ({
+          status: r.status,
+          cacheControl: r.headers['cache-control'],
+        })),
+      ).toEqual([
+        { status: 200, cacheControl: 'no-store' },
+        { status: 204, cacheControl: 'no-store' },
+        { status: 200, cacheControl: 'no-store' },
+      ]);
+    });
+
     it('refuses completions on a cancelled enrollment (403) but still shows its progress (200)', async () => {
       const former = await createUser(t());
       expect((await api.enroll(courseId, former)).status).toBe(201);
