@@ -14,7 +14,7 @@ import {
   sql,
   type SQL,
 } from 'drizzle-orm';
-import type { Database, Db, Tables } from './database';
+import { prepared, type Database, type Db, type Tables } from './database';
 import { afterPosition } from './keyset';
 
 /** A webhook_deliveries row, as Drizzle reads it. */
@@ -119,6 +119,32 @@ export function createWebhookDeliveryStore(database: Database) {
     });
   }
 
+  /**
+   * PostgreSQL's claim, one statement: the due rows are locked with `FOR UPDATE SKIP LOCKED`, so
+   * workers claiming at the same moment pass over each other's rows instead of waiting or taking
+   * them twice. Prepared: every instance runs it every second, busy or idle.
+   */
+  const claimDue = pg
+    ? prepared(database, 'webhook_deliveries_claim', (db) => {
+        const now = sql`now()`;
+        const due = db
+          .select({ id: d.id })
+          .from(d)
+          .where(dueAt(now))
+          .orderBy(asc(d.nextAttemptAt))
+          .limit(sql.placeholder('limit'))
+          .for('update', { skipLocked: true });
+        return db
+          .update(d)
+          .set({
+            // Milliseconds, so that the lease read back as a Date is the exact value stored.
+            lockedUntil: sql`date_trunc('milliseconds', now()) + ${sql.placeholder('lease_ms')}::integer * interval '1 millisecond'`,
+          })
+          .where(inArray(d.id, due))
+          .returning();
+      })
+    : undefined;
+
   return {
     /** One row per endpoint, due at once, inside the caller's transaction. */
     async insert(tx: Db, message: OutboxMessage): Promise<string[]> {
@@ -141,30 +167,14 @@ export function createWebhookDeliveryStore(database: Database) {
     },
 
     /**
-     * Takes up to `limit` due deliveries for `leaseMs`, oldest due first. On PostgreSQL one
-     * statement: the due rows are locked with `FOR UPDATE SKIP LOCKED`, so workers claiming at
-     * the same moment pass over each other's rows instead of waiting or taking them twice. On
-     * SQLite, a read then a write under the writer mutex, which no other write interleaves.
+     * Takes up to `limit` due deliveries for `leaseMs`, oldest due first: on PostgreSQL in one
+     * statement (`claimDue`); on SQLite, a read then a write under the writer mutex, which no
+     * other write interleaves.
      */
     async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
       if (limit <= 0) return [];
-      if (pg) {
-        // Milliseconds, so that the lease read back as a Date is the exact value stored.
-        const now = sql`now()`;
-        const due = database.db
-          .select({ id: d.id })
-          .from(d)
-          .where(dueAt(now))
-          .orderBy(asc(d.nextAttemptAt))
-          .limit(limit)
-          .for('update', { skipLocked: true });
-        const claimed = await database.db
-          .update(d)
-          .set({
-            lockedUntil: sql`date_trunc('milliseconds', now()) + ${leaseMs}::integer * interval '1 millisecond'`,
-          })
-          .where(inArray(d.id, due))
-          .returning();
+      if (claimDue) {
+        const claimed = await claimDue({ limit, lease_ms: leaseMs });
         return withEndpoints(database.db, claimed);
       }
       // A read outside the writer mutex first: an idle worker then never queues writers behind it.
