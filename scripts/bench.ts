@@ -225,8 +225,14 @@ function describeEnv(s: Settings): string {
   );
 }
 
-/** What the API's argon2 runs with: the image's allocator settings and the API's own over them. */
-const hashEnv = (s: Settings): NodeJS.ProcessEnv => ({ ...s.imageEnv, ...s.apiEnv });
+/** What the API's argon2 runs with: the API's runtime settings (see `apiEnv`), nothing else. */
+const hashEnv = (s: Settings): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  ...s.imageEnv,
+  ...(s.apiNodeOptions ? { NODE_OPTIONS: s.apiNodeOptions } : {}),
+  ...s.apiEnv,
+});
 
 function apiEnv(s: Settings, database: BenchDatabase, port: number): NodeJS.ProcessEnv {
   return {

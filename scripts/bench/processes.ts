@@ -181,7 +181,7 @@ export interface HashTime {
 /**
  * argon2id at the API's own HASH_OPTIONS (from its build), one hash after another in a process
  * pinned to `cpus`: the cost of one login's password check on the one core the API is given.
- * `env` is the API's allocator settings, which change what a hash costs.
+ * `env` is the API's runtime settings (allocator, V8), which change what a hash costs.
  */
 export async function measureHashTime(
   apiDir: string,
@@ -211,7 +211,7 @@ export async function measureHashTime(
     })();`;
   const out = await run('taskset', ['-c', cpus, process.execPath, '-e', script], {
     cwd: apiDir,
-    env: { ...process.env, ...env },
+    env,
   });
   return JSON.parse(out.trim().split('\n').at(-1)!) as HashTime;
 }

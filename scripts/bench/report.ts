@@ -153,7 +153,7 @@ function findings(results: ScenarioResult[], hash: HashTime, cores: number): str
   const login = find(results, 'login');
   lines.push(
     `- argon2id m=${memoryCost} KiB, t=${timeCost}, p=${parallelism}: median ${hash.medianMs.toFixed(1)} ms ` +
-      `(mean ${hash.meanMs.toFixed(1)}) a hash over ${hash.hashes}, on one core of the servers' with the API's allocator settings, ` +
+      `(mean ${hash.meanMs.toFixed(1)}) a hash over ${hash.hashes}, on one of the servers' cores with the API's runtime settings, ` +
       `before the servers started → ceiling ${cores} core / hash time = ${ceiling.toFixed(1)} logins/s.`,
   );
   if (login) {

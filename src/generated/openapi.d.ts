@@ -3256,7 +3256,7 @@ export interface components {
     'Idempotent-Replayed': 'true';
     /** @description The path of the resource that the request created (at most 2048 characters). */
     Location: string;
-    /** @description Always `no-store` on a response that carries tokens or an account's own data, a student's enrollments and progress included (RFC 6749 §5.1, RFC 9111 §5.2.2.5): no cache, shared or private, may keep it. */
+    /** @description Always `no-store` on a response that carries tokens or an account's own data, a student's enrollment, completions and progress and a course's roster included (RFC 6749 §5.1, RFC 9111 §5.2.2.5): no cache, shared or private, may keep it. */
     'Cache-Control': 'no-store';
     /** @description The authentication scheme to use: `Bearer` (RFC 6750; parameters such as `error="invalid_token"` may follow). */
     'WWW-Authenticate': string;
@@ -3412,6 +3412,7 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -3445,6 +3446,7 @@ export interface operations {
       202: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -3555,6 +3557,7 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -3589,6 +3592,7 @@ export interface operations {
       202: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -3623,6 +3627,7 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -3684,6 +3689,7 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -3754,6 +3760,7 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -3906,6 +3913,7 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];
@@ -4988,6 +4996,7 @@ export interface operations {
       204: {
         headers: {
           'X-Request-Id': components['headers']['X-Request-Id'];
+          'Cache-Control': components['headers']['Cache-Control'];
           'Access-Control-Allow-Origin': components['headers']['Access-Control-Allow-Origin'];
           'RateLimit-Limit': components['headers']['RateLimit-Limit'];
           'RateLimit-Remaining': components['headers']['RateLimit-Remaining'];

@@ -26,8 +26,12 @@ const BODY_LIMIT = '100kb';
 // Paths compare without regard to case, as Express and the validator route them.
 const API_PATHS = /^\/api\/v1(\/|$)/i;
 const DOCUMENT = /^\/api\/v1\/openapi\./i;
-// Tokens, webhook secrets, accounts, and a student's enrollment and progress in a course.
-const NO_STORE_PATHS =
+/**
+ * Answers no cache may keep (RFC 6749 §5.1): tokens, webhook secrets, accounts, a student's
+ * enrollment, completions and progress in a course, and a course's roster. The document declares
+ * `Cache-Control` on exactly these operations' successful answers (tests/http/contract.test.ts).
+ */
+export const NO_STORE_PATHS =
   /^\/api\/v1\/((auth|users|webhooks)(\/|$)|courses\/[^/]+\/(enroll|enrollments|progress|lessons\/[^/]+\/completion)\/?$)/i;
 
 /** body-parser's hook on every JSON body, before it is parsed. */

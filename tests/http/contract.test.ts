@@ -1,6 +1,11 @@
 import { HTTP_METHODS, openapiDocument } from '../../src/contract';
+import { NO_STORE_PATHS } from '../../src/http/app';
 import { handlers } from '../../src/http/handlers';
 import { describeEachDatabase } from '../helpers/app';
+
+interface Answer {
+  headers?: Record<string, unknown>;
+}
 
 const operationIds = Object.values(openapiDocument.paths).flatMap((item) =>
   HTTP_METHODS.flatMap((method) => (item[method] ? [item[method].operationId] : [])),
@@ -12,6 +17,28 @@ describe('the handler map', () => {
     expect(Object.keys(handlers).sort()).toEqual([...operationIds].sort());
     for (const id of operationIds)
       expect(typeof handlers[id as keyof typeof handlers]).toBe('function');
+  });
+});
+
+describe('Cache-Control: no-store in the document', () => {
+  it('is declared on the successful answers of exactly the paths the server sends it on', () => {
+    const mismatches: string[] = [];
+    for (const [path, item] of Object.entries(openapiDocument.paths)) {
+      // A concrete path of the template, as a request would have it.
+      const sent = NO_STORE_PATHS.test(path.replace(/\{[^}]+\}/g, 'x'));
+      for (const method of HTTP_METHODS) {
+        const responses = (item[method] as { responses?: Record<string, Answer> } | undefined)
+          ?.responses;
+        for (const [status, answer] of Object.entries(responses ?? {})) {
+          if (!status.startsWith('2')) continue;
+          const declared = answer.headers?.['Cache-Control'] !== undefined;
+          if (declared !== sent) {
+            mismatches.push(`${item[method]!.operationId} ${status}: declared ${declared}`);
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 });
 

@@ -204,8 +204,10 @@ describeEachDatabase('hardening', (current) => {
     const courseApi = `/api/v1/courses/${course.body.id}`;
     const enrollment = {
       enroll: await api().post(`${courseApi}/enroll`).set(bearer(user)),
+      enrollAgain: await api().post(`${courseApi}/enroll`).set(bearer(user)),
       progress: await api().get(`${courseApi}/progress`).set(bearer(user)),
-      roster: await api().get(`${courseApi}/enrollments`).set(bearer(owner)),
+      roster: await api().get(`${courseApi}/enrollments/`).set(bearer(owner)),
+      unenroll: await api().delete(`${courseApi.toUpperCase()}/ENROLL`).set(bearer(user)),
     };
     expect(
       Object.fromEntries(
@@ -216,9 +218,15 @@ describeEachDatabase('hardening', (current) => {
       ),
     ).toEqual({
       enroll: { status: 201, cacheControl: 'no-store' },
+      enrollAgain: { status: 200, cacheControl: 'no-store' },
       progress: { status: 200, cacheControl: 'no-store' },
       roster: { status: 200, cacheControl: 'no-store' },
+      unenroll: { status: 204, cacheControl: 'no-store' },
     });
+    // The course's outline is the same for every anonymous reader: caches may keep it.
+    const outline = await api().get(`${courseApi}/outline`);
+    expect(outline.status).toBe(200);
+    expect(outline.headers['cache-control'] ?? '').not.toMatch(/no-store/);
   });
 
   it('a reset confirmation checks its token before it hashes anything', async () => {
