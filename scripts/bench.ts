@@ -211,14 +211,17 @@ function imageRuntimeEnv(apiDir: string): NodeJS.ProcessEnv {
   return out;
 }
 
+/** The API's own runtime options (BENCH_API_NODE_OPTIONS, BENCH_API_ENV), over everything else. */
+const apiOverrides = (s: Settings): NodeJS.ProcessEnv => ({
+  ...(s.apiNodeOptions ? { NODE_OPTIONS: s.apiNodeOptions } : {}),
+  ...s.apiEnv,
+});
+
 /** The environment the servers run with beyond the bench's own settings, for the report. */
 function describeEnv(s: Settings): string {
   const pairs = (env: NodeJS.ProcessEnv) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const image = pairs(s.imageEnv);
-  const overrides = [
-    ...(s.apiNodeOptions ? [`NODE_OPTIONS=${s.apiNodeOptions}`] : []),
-    ...pairs(s.apiEnv),
-  ];
+  const overrides = pairs(apiOverrides(s));
   return (
     `both with the image's ${image.join(' ') || 'default settings'}` +
     (overrides.length > 0 ? `; the API with ${overrides.join(' ')} over them` : '')
@@ -230,8 +233,7 @@ const hashEnv = (s: Settings): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: process.env.HOME,
   ...s.imageEnv,
-  ...(s.apiNodeOptions ? { NODE_OPTIONS: s.apiNodeOptions } : {}),
-  ...s.apiEnv,
+  ...apiOverrides(s),
 });
 
 function apiEnv(s: Settings, database: BenchDatabase, port: number): NodeJS.ProcessEnv {
@@ -255,8 +257,7 @@ function apiEnv(s: Settings, database: BenchDatabase, port: number): NodeJS.Proc
     LOGIN_MAX_FAILURES: '1000',
     LOGIN_MAX_FAILURES_PER_DAY: '1000000',
     REDIS_URL: '',
-    ...(s.apiNodeOptions ? { NODE_OPTIONS: s.apiNodeOptions } : {}),
-    ...s.apiEnv,
+    ...apiOverrides(s),
   };
 }
 

@@ -21,6 +21,7 @@ export interface OpenApiOperation {
   parameters?: (OpenApiParameter | { $ref: string })[];
   /** The largest request body the operation takes, where it is not the default 100 kB. */
   'x-max-body-bytes'?: number;
+  responses?: Record<string, { headers?: Record<string, unknown> }>;
 }
 
 export interface OpenApiDocument {

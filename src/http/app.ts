@@ -13,6 +13,7 @@ import { rejectNonFiniteQueryNumbers } from './finite-numbers';
 import { handlers as defaultHandlers } from './handlers';
 import { digestBody, idempotentOperations } from './idempotency';
 import { verifyDepth } from './json-depth';
+import { noStoreAsDocumented } from './no-store';
 import type { HandlerMap } from './operations';
 import { problemHandler } from './problems';
 import { mountRateLimits } from './rate-limit';
@@ -26,14 +27,6 @@ const BODY_LIMIT = '100kb';
 // Paths compare without regard to case, as Express and the validator route them.
 const API_PATHS = /^\/api\/v1(\/|$)/i;
 const DOCUMENT = /^\/api\/v1\/openapi\./i;
-/**
- * Answers no cache may keep (RFC 6749 §5.1): tokens, webhook secrets, accounts, a student's
- * enrollment, completions and progress in a course, and a course's roster. The document declares
- * `Cache-Control` on exactly these operations' successful answers (tests/http/contract.test.ts).
- */
-export const NO_STORE_PATHS =
-  /^\/api\/v1\/((auth|users|webhooks)(\/|$)|courses\/[^/]+\/(enroll|enrollments|progress|lessons\/[^/]+\/completion)\/?$)/i;
-
 /** body-parser's hook on every JSON body, before it is parsed. */
 const verify: typeof verifyDepth = (req, res, body) => {
   verifyDepth(req, res, body);
@@ -86,9 +79,6 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
   // Root-level checks of the path rather than middleware mounted on paths: Express rewrites the
   // URL of every request that enters a mounted middleware, and every later layer parses it anew.
   app.use((req, res, next) => {
-    // Tokens, webhook signing secrets and an account's own data must not be kept by any cache
-    // (RFC 6749 §5.1).
-    if (NO_STORE_PATHS.test(req.path)) res.set('Cache-Control', 'no-store');
     // Until migrations have run, nothing but the health checks and the document can answer.
     if (services.health.isReady() || !API_PATHS.test(req.path) || DOCUMENT.test(req.path)) {
       return next();
@@ -125,6 +115,7 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
     }),
   );
   app.use(rejectNonFiniteQueryNumbers);
+  app.use(noStoreAsDocumented(openapiDocument));
   // After the validator (the key's format checked, the caller known), before the operations.
   app.use(idempotentOperations(openapiDocument, services));
   app.use(bindOperations(openapiDocument, handlers, services));
