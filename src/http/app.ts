@@ -112,6 +112,9 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
       validateFormats: true,
       ajvFormats: { mode: 'full' },
       validateSecurity: { handlers: { bearerAuth: bearerAuthHandler(services) } },
+      // The document takes JSON bodies only: no multipart parser on the way of every request
+      // (a multipart body is refused as a 415 like any other media type the operation lacks).
+      fileUploader: false,
     }),
   );
   app.use(rejectNonFiniteQueryNumbers);

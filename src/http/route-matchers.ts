@@ -17,21 +17,28 @@ type Compile = typeof pathToRegexpModule.pathToRegexp;
 const compile: Compile = pathToRegexpModule.pathToRegexp;
 
 /** Matchers by path, then by options (`optionsKey`). */
-const compiled = new Map<string, Map<string, ReturnType<Compile>>>();
+const compiled = new Map<string, Map<number, ReturnType<Compile>>>();
+
+/** Where each boolean option its callers pass sits in an options key: two bits each. */
+const OPTION_BITS = new Map([
+  ['sensitive', 0],
+  ['strict', 2],
+  ['end', 4],
+  ['trailing', 6],
+]);
 
 /**
- * The options its callers pass, as a short key; undefined for any other option, which is then
- * compiled afresh, uncached. Cheap to make: the validator makes it for every route on every
- * request.
+ * The options as a small number (each option unset, false or true); undefined for any other
+ * option, which is then compiled afresh, uncached. The validator makes a key for every route
+ * on every request, so making one allocates nothing.
  */
-function optionsKey(options: Record<string, unknown>): string | undefined {
-  let key = '';
+function optionsKey(options: Record<string, unknown>): number | undefined {
+  let key = 0;
   for (const name in options) {
+    const shift = OPTION_BITS.get(name);
+    if (shift === undefined) return undefined;
     const value = options[name];
-    if (name === 'delimiter') key += `d${String(value)}\u0000`;
-    else if (name === 'sensitive' || name === 'strict' || name === 'end' || name === 'trailing') {
-      key += `${name[0]}${value === undefined ? '' : value ? 1 : 0}`;
-    } else return undefined;
+    if (value !== undefined) key |= (value ? 2 : 1) << shift;
   }
   return key;
 }
