@@ -1,6 +1,5 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import * as OpenApiValidator from 'express-openapi-validator';
 import './route-matchers';
 import { HTTP_METHODS, openapiDocument } from '../contract';
@@ -21,6 +20,7 @@ import { accessLog, requestId } from './request-context';
 import { recordRequests } from './request-metrics';
 import { bindOperations, toExpressPath } from './routes';
 import { bearerAuthHandler } from './security';
+import { securityHeaders } from './security-headers';
 
 const BODY_LIMIT = '100kb';
 
@@ -46,7 +46,7 @@ export function createApp(services: Services, handlers: HandlerMap = defaultHand
 
   app.use(recordRequests(services.metrics, openapiDocument), requestId, accessLog);
   app.use(
-    helmet({
+    securityHeaders({
       // An API returns data, not pages: nothing may be loaded or framed. /docs sets its own.
       contentSecurityPolicy: {
         useDefaults: false,

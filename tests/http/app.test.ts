@@ -28,12 +28,22 @@ describeEachDatabase('the HTTP pipeline', (current) => {
     });
   });
 
-  it('sends security headers and no X-Powered-By', async () => {
-    const res = await api().get('/health/live');
+  // Added as the headers are written (security-headers.ts): answers, problems, empty and 304s.
+  it.each([
+    ['an answer', () => api().get('/health/live'), 200],
+    ['a problem', () => api().get('/api/v1/nowhere'), 404],
+    ['a refused body', () => api().post('/api/v1/auth/login').type('json').send('{"email":'), 400],
+    ['a 304', () => api().get('/api/v1/openapi.json').set('If-None-Match', '*'), 304],
+  ])('sends security headers and no X-Powered-By on %s', async (_what, send, status) => {
+    const res = await send();
+    expect(res.status).toBe(status);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
     expect(res.headers['strict-transport-security']).toContain('max-age=');
-    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers['content-security-policy']).toBe(
+      "default-src 'none';frame-ancestors 'none'",
+    );
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers['x-powered-by']).toBeUndefined();
   });
 
@@ -174,6 +184,9 @@ describeEachDatabase('the HTTP pipeline', (current) => {
       expect(csp).toContain("default-src 'none'");
       expect(csp).toContain("script-src 'self'");
       expect(csp).toContain("img-src 'self' data:");
+      // The page's own policy stands; the other security headers come as on every answer.
+      expect(page.headers['x-content-type-options']).toBe('nosniff');
+      expect(page.headers['referrer-policy']).toBe('no-referrer');
       const script = await api().get('/docs/redoc.standalone.js');
       expect(script.status).toBe(200);
       expect(script.headers['content-type']).toMatch(/javascript/);
