@@ -27,6 +27,7 @@ const BODY_LIMIT = '100kb';
 // Paths compare without regard to case, as Express and the validator route them.
 const API_PATHS = /^\/api\/v1(\/|$)/i;
 const DOCUMENT = /^\/api\/v1\/openapi\./i;
+
 /** body-parser's hook on every JSON body, before it is parsed. */
 const verify: typeof verifyDepth = (req, res, body) => {
   verifyDepth(req, res, body);

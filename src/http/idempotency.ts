@@ -8,6 +8,7 @@ import type { Services } from '../services';
 import { clientKey } from '../services/client-address';
 import type { StoredAnswer } from '../services/idempotency';
 import { tracked } from './in-flight';
+import { matchedOperationKey, operationKey } from './matched-operation';
 import { callerOf } from './security';
 
 const HEADER = 'idempotency-key';
@@ -135,11 +136,6 @@ function replay(res: Response, answer: StoredAnswer): void {
   res.status(answer.status).end(body);
 }
 
-/** What the validator records on a request it matched to an operation of the document. */
-interface Matched {
-  openapi?: { openApiRoute: string };
-}
-
 /**
  * Idempotency-Key (api-v1.md, Partner integrations) on every operation that declares the header
  * in the document. Mounted after the validator, so that the key's format is checked and the
@@ -161,7 +157,7 @@ export function idempotentOperations(
         (param) => param.in === 'header' && param.name.toLowerCase() === HEADER,
       );
       if (!takesKey) continue;
-      operations.set(`${method.toUpperCase()} ${path}`, {
+      operations.set(operationKey(method, path), {
         operationId: operation.operationId,
         takesToken: (operation.security ?? []).some((req) => 'bearerAuth' in req),
       });
@@ -169,8 +165,8 @@ export function idempotentOperations(
   }
 
   return async (req, res, next) => {
-    const matched = (req as Matched).openapi;
-    const operation = matched && operations.get(`${req.method} ${matched.openApiRoute}`);
+    const matchedKey = matchedOperationKey(req);
+    const operation = matchedKey && operations.get(matchedKey);
     const key = req.get(HEADER);
     if (!operation || key === undefined) return next();
     const caller = callerOf(req);

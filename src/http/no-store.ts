@@ -1,10 +1,6 @@
 import type { RequestHandler } from 'express';
 import { HTTP_METHODS, type OpenApiDocument } from '../contract';
-
-/** What the validator records on a request it matched to an operation of the document. */
-interface Matched {
-  openapi?: { openApiRoute: string };
-}
+import { matchedOperationKey, operationKey } from './matched-operation';
 
 /**
  * `Cache-Control: no-store` on every answer of the operations whose successful answers declare it
@@ -21,15 +17,13 @@ export function noStoreAsDocumented(document: OpenApiDocument): RequestHandler {
           ([status, answer]) => status.startsWith('2') && answer.headers?.['Cache-Control'],
         )
       ) {
-        noStore.add(`${method.toUpperCase()} ${path}`);
+        noStore.add(operationKey(method, path));
       }
     }
   }
   return (req, res, next) => {
-    const matched = (req as Matched).openapi;
-    if (matched && noStore.has(`${req.method} ${matched.openApiRoute}`)) {
-      res.setHeader('Cache-Control', 'no-store');
-    }
+    const key = matchedOperationKey(req);
+    if (key && noStore.has(key)) res.setHeader('Cache-Control', 'no-store');
     next();
   };
 }

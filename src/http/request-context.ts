@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { logger, requestContext } from '../logger';
+import { matchOf } from './matched-operation';
 
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -22,8 +23,7 @@ export const accessLog: RequestHandler = (req, res, next) => {
   res.on('finish', () => {
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     // The documented route, not the raw URL: ids stay out of the route field.
-    const documented = (req as { openapi?: { openApiRoute?: string } }).openapi;
-    const route = documented?.openApiRoute ?? req.path;
+    const route = matchOf(req)?.openApiRoute ?? req.path;
     logger.info(`${req.method} ${route} ${res.statusCode} ${durationMs.toFixed(1)}ms`, {
       requestId,
       method: req.method,

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { HTTP_METHODS, type OpenApiDocument } from '../contract';
 import type { Metrics } from '../observability/metrics';
+import { matchOf } from './matched-operation';
 
 /** The operation of a request the document does not describe (an unknown path or method). */
 export const UNKNOWN_OPERATION = 'unknown';
@@ -60,11 +61,6 @@ export function requestLabeller(document: OpenApiDocument) {
   };
 }
 
-/** What the validator records on a request it matched to an operation of the document. */
-interface Matched {
-  openapi?: { openApiRoute?: string };
-}
-
 /** Observes every request's duration when its response has been sent. */
 export function recordRequests(metrics: Metrics, document: OpenApiDocument): RequestHandler {
   const labeller = requestLabeller(document);
@@ -74,7 +70,7 @@ export function recordRequests(metrics: Metrics, document: OpenApiDocument): Req
     const method = req.method;
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (req as Matched).openapi?.openApiRoute;
+      const route = matchOf(req)?.openApiRoute;
       metrics.requestDuration.observe(
         {
           operation_id: labeller.operation(method, route, req.originalUrl),

@@ -4,6 +4,7 @@ import type { Services } from '../services';
 import type { Context, HandlerMap, OperationId } from './operations';
 import { problems } from '../errors';
 import { tracked } from './in-flight';
+import { matchedOperationKey, matchOf, operationKey } from './matched-operation';
 import { callerOf, rejectedTokenOf } from './security';
 
 type AnyHandler = (ctx: Context<unknown>) => Promise<{
@@ -39,11 +40,6 @@ function lowercaseIds(params: object): Record<string, unknown> {
   return out;
 }
 
-/** What the validator records on a request it matched to an operation of the document. */
-interface Matched {
-  openapi?: { openApiRoute: string; pathParams: Record<string, string> };
-}
-
 /**
  * Binds every operation of the document to its handler. By the time a handler runs, the
  * validator has checked the request and the security handler has identified the caller; the
@@ -55,7 +51,7 @@ export function bindOperations(
   handlers: HandlerMap,
   services: Services,
 ): RequestHandler {
-  const bound = new Map<string, (req: Request, res: Response, params: object) => Promise<void>>();
+  const bound = new Map<string, (req: Request, res: Response) => Promise<void>>();
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of HTTP_METHODS) {
       const operation = item[method];
@@ -65,7 +61,7 @@ export function bindOperations(
       const headerNames = parametersOf(operation)
         .filter((param) => param.in === 'header')
         .map((param) => param.name);
-      bound.set(`${method.toUpperCase()} ${path}`, async (req, res, params) => {
+      bound.set(operationKey(method, path), async (req, res) => {
         // Where a token is optional, the validator lets a request through when the token fails.
         // One that was sent but is unusable (bad, revoked, or not even "Bearer") is a 401 all the
         // same, never a silent downgrade to anonymous.
@@ -78,7 +74,7 @@ export function bindOperations(
         const reply = await tracked(() =>
           handler({
             body: req.body,
-            path: lowercaseIds(params),
+            path: lowercaseIds(matchOf(req)?.pathParams ?? {}),
             query: lowercaseIds(req.query),
             headers: headerParams(req, headerNames),
             caller: callerOf(req),
@@ -95,9 +91,8 @@ export function bindOperations(
     }
   }
   return (req, res, next) => {
-    const matched = (req as Matched).openapi;
-    const run = matched && bound.get(`${req.method} ${matched.openApiRoute}`);
-    if (!run) return next();
-    return run(req, res, matched.pathParams);
+    const key = matchedOperationKey(req);
+    const run = key && bound.get(key);
+    return run ? run(req, res) : next();
   };
 }

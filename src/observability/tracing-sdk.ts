@@ -5,6 +5,7 @@ import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrum
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { matchOf } from '../http/matched-operation';
 import { logger } from '../logger';
 
 /** What `startTracing` hands back: the one thing the server does with it at the end. */
@@ -16,7 +17,7 @@ const DEFAULT_SERVICE_NAME = 'opencourse-api';
 
 /** The path template the validator matched (`/api/v1/courses/{courseId}`), as the access log. */
 function documentedRoute(request: object): string | undefined {
-  return (request as { openapi?: { openApiRoute?: string } }).openapi?.openApiRoute;
+  return matchOf(request)?.openApiRoute;
 }
 
 /**

@@ -2,10 +2,6 @@ import { HTTP_METHODS, openapiDocument } from '../../src/contract';
 import { handlers } from '../../src/http/handlers';
 import { describeEachDatabase } from '../helpers/app';
 
-interface Answer {
-  headers?: Record<string, unknown>;
-}
-
 /**
  * The product's rule (api-v1.md, Conventions): answers with tokens or an account's own data are
  * not to be stored. Here: tokens, webhook secrets, accounts, a student's enrollment, completions
@@ -35,9 +31,7 @@ describe('Cache-Control: no-store in the document', () => {
       // A concrete path of the template, as a request would have it.
       const sent = NO_STORE_PATHS.test(path.replace(/\{[^}]+\}/g, 'x'));
       for (const method of HTTP_METHODS) {
-        const responses = (item[method] as { responses?: Record<string, Answer> } | undefined)
-          ?.responses;
-        for (const [status, answer] of Object.entries(responses ?? {})) {
+        for (const [status, answer] of Object.entries(item[method]?.responses ?? {})) {
           if (!status.startsWith('2')) continue;
           const declared = answer.headers?.['Cache-Control'] !== undefined;
           if (declared !== sent) {
