@@ -15,13 +15,22 @@ export interface ServerProcess {
 }
 
 /**
+ * Each Jest worker counts through a thousand ports of its own (below Linux's ephemeral range),
+ * from a random start per test file: servers started at once by one run never share a port. A
+ * port picked at random from one shared range once gave a test another suite's server.
+ */
+const firstPort = 20_000 + (Number(process.env.JEST_WORKER_ID ?? 0) % 12) * 1_000;
+let nextOffset = Math.floor(Math.random() * 1_000);
+const nextPort = () => firstPort + (nextOffset++ % 1_000);
+
+/**
  * The server as an operator runs it (`src/server.ts` in a process of its own, on a random port),
  * for what only a real process shows: start-up, signals, require hooks. Only PATH is inherited,
  * so a developer's environment cannot change a test; metrics are off unless asked, as suites
  * running at once would all want the default port.
  */
 export function spawnServer(env: Record<string, string>): ServerProcess {
-  const port = String(20_000 + Math.floor(Math.random() * 20_000));
+  const port = String(nextPort());
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: {
