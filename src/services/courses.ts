@@ -7,6 +7,7 @@ import type { Caller } from './auth';
 import { listingScope, type CursorCodec } from './cursor';
 import type { Outbox } from './outbox';
 import { fetchPage, type Page } from './paging';
+import { createSharedReads } from './shared-reads';
 import { requireIfMatch } from './versions';
 
 type Schemas = components['schemas'];
@@ -66,6 +67,8 @@ export interface CourseDeps {
 
 export function createCourseService(deps: CourseDeps) {
   const { database, cursors, courses: store, outbox } = deps;
+  // Published listings are the same for every caller: the copies asked at once share a query.
+  const shared = createSharedReads();
 
   /** `course.published` or `course.archived` when a write moved the course to that status. */
   async function announceStatus(tx: Db, before: CourseStatus | undefined, course: Course) {
@@ -173,16 +176,21 @@ export function createCourseService(deps: CourseDeps) {
       const language = request.language && canonicalLanguageTag(request.language);
       const filters = { status, ownerId, instructorId, category, level, language, q };
       const byDate = sort.endsWith('createdAt');
-      const page = await fetchPage(cursors, {
-        scope: listingScope('courses', { sort, ...filters }),
-        request,
-        // The sort column's value (a date as milliseconds), then the id.
-        kinds: byDate ? (['number', 'string'] as const) : (['string', 'string'] as const),
-        fetch: (after, limit) =>
-          store.list({ ...filters, sort, limit, after: after && positionOf(after) }),
-        keyOf: (row) => [byDate ? row.createdAt.getTime() : row.title, row.id],
-      });
-      return { items: page.items.map(toCourse), nextCursor: page.nextCursor };
+      const scope = listingScope('courses', { sort, ...filters });
+      const read = async () => {
+        const page = await fetchPage(cursors, {
+          scope,
+          request,
+          // The sort column's value (a date as milliseconds), then the id.
+          kinds: byDate ? (['number', 'string'] as const) : (['string', 'string'] as const),
+          fetch: (after, limit) =>
+            store.list({ ...filters, sort, limit, after: after && positionOf(after) }),
+          keyOf: (row) => [byDate ? row.createdAt.getTime() : row.title, row.id],
+        });
+        return { items: page.items.map(toCourse), nextCursor: page.nextCursor };
+      };
+      if (status !== 'published') return read();
+      return shared(`${scope} ${request.limit ?? ''} ${request.cursor ?? ''}`, read);
     },
 
     /** Whether the user still owns courses that are not deleted (they block deleting the user). */

@@ -202,4 +202,27 @@ describeEachDatabase('listCourses: filters, visibility, keyset pages', (t) => {
     const bad = await list('?status=draft').set('Authorization', 'Bearer not.a.token');
     expect(bad.status).toBe(401);
   });
+
+  it('answers a crowd asking for one page at once, each with what was published before it asked', async () => {
+    const query = '?limit=5';
+    const expected = (await list(query)).body as { items: Listed[] };
+    const crowd = await Promise.all(Array.from({ length: 30 }, () => list(query)));
+    for (const res of crowd) {
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(expected);
+    }
+
+    // Readers keep the page in flight all along: a page read before the course was published
+    // must never answer a request sent after the publication was answered.
+    let reading = true;
+    const readers = Array.from({ length: 8 }, async () => {
+      while (reading) expect((await list(query)).status).toBe(200);
+    });
+    const fresh = await create(alan, { title: 'Published mid-crowd', status: 'published' });
+    const after = await Promise.all(Array.from({ length: 20 }, () => list(query)));
+    reading = false;
+    await Promise.all(readers);
+    for (const res of after) expect(ids(res.body.items)[0]).toBe(fresh.id);
+    await t().request().delete(`${COURSES}/${fresh.id}`).set(bearer(alan)).expect(204);
+  });
 });
