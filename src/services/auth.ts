@@ -111,6 +111,7 @@ export function createAuthService(deps: AuthDeps) {
     input: { email: string; password: string },
     ip: string,
   ): Promise<{ tokens: TokenPair; limit: LimitState }> {
+    passwords.admit();
     const email = input.email.toLowerCase();
     const found: { user?: UserRow } = {};
     const { passed, limit } = await deps.limits.login.check(email, ip, async () => {

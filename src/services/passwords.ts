@@ -18,10 +18,21 @@ export interface HasherOptions {
   /** Hashes computed at once. Default: the cores, leaving one of libuv's threads free. */
   concurrency?: number;
   /**
-   * Hashes that may wait for a turn. Default: what the workers get through in about a second, by
-   * a moving average of how long hashes take here.
+   * Hashes that may wait for a turn. Default: what the workers get through in about a second, at
+   * what a hash costs here (`nextEstimate`).
    */
   maxWaiting?: number;
+}
+
+/**
+ * What a hash costs here, from the last estimate and a new timing. A hash's own cost has a floor
+ * and only the core's contention makes one take longer: a faster timing is believed at once, a
+ * slower one only a little at a time. Believed at once, a few slow hashes (the core busy with
+ * other work for a moment) would shrink the queue, refuse logins, and the flood of cheap retries
+ * would keep the hashes slow: a spiral of 503s at a load the server can carry.
+ */
+export function nextEstimate(estimateMs: number, timedMs: number): number {
+  return timedMs < estimateMs ? timedMs : 0.95 * estimateMs + 0.05 * timedMs;
 }
 
 const busy = () => problems.unavailable('The server is busy checking passwords; try again.', 1);
@@ -51,7 +62,7 @@ export function createPasswordHasher(options: HasherOptions = {}) {
     try {
       return await work();
     } finally {
-      hashMs = 0.8 * hashMs + 0.2 * (performance.now() - started);
+      hashMs = nextEstimate(hashMs, performance.now() - started);
       // Hand the turn straight to the next in line, or give it up.
       const next = waiting.shift();
       if (next) next();
@@ -78,6 +89,15 @@ export function createPasswordHasher(options: HasherOptions = {}) {
       const hash = await dummyHash();
       await inTurn(() => argon2.verify(hash, password).catch(() => false));
       return false;
+    },
+
+    /**
+     * The same 503, now, when a hash asked for now would be refused. A login or password change
+     * calls it first, so that one it cannot check costs no limit bookkeeping and no database
+     * reads: under a flood of logins the refusals stay cheap and the core stays with the hashes.
+     */
+    admit(): void {
+      if (running >= concurrency && waiting.length >= maxWaiting()) throw busy();
     },
 
     /** Makes the dummy hash ahead of the first login that needs it. */

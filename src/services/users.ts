@@ -104,6 +104,7 @@ export function createUserService(deps: UserDeps) {
       currentPassword: string,
       newPassword: string,
     ): Promise<void> {
+      passwords.admit();
       const { passed } = await deps.limits.passwordChange.check(caller.userId, async () => {
         const row = await users.findById(caller.userId);
         if (!row) throw notFound();

@@ -1,6 +1,6 @@
 import argon2 from 'argon2';
 import { HttpProblem } from '../../src/errors';
-import { HASH_OPTIONS, createPasswordHasher } from '../../src/services/passwords';
+import { HASH_OPTIONS, createPasswordHasher, nextEstimate } from '../../src/services/passwords';
 import { emails } from '../../src/services/mailer';
 
 describe('password hashing', () => {
@@ -50,6 +50,39 @@ describe('password hashing', () => {
     // The queue drains: the next hash runs.
     expect(small.queue()).toMatchObject({ running: 0, waiting: 0 });
     await expect(small.hash('correct horse battery')).resolves.toMatch(/^\$argon2id/);
+  });
+
+  it('refuses at admission, before any other work, exactly when a hash would be refused', async () => {
+    const small = createPasswordHasher({ concurrency: 1, maxWaiting: 1 });
+    expect(() => small.admit()).not.toThrow();
+    const running = small.hash('correct horse battery');
+    // One runs and the queue has a place: still admitted.
+    expect(() => small.admit()).not.toThrow();
+    const waiting = small.hash('correct horse battery');
+    let refusal: unknown;
+    try {
+      small.admit();
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toBeInstanceOf(HttpProblem);
+    expect(refusal).toMatchObject({ status: 503, extra: { retryAfter: 1 } });
+    // The queue itself agrees.
+    await expect(small.hash('correct horse battery')).rejects.toMatchObject({ status: 503 });
+    await Promise.all([running, waiting]);
+    expect(() => small.admit()).not.toThrow();
+  });
+
+  it('believes a faster hash at once and a slower one a little at a time', () => {
+    expect(nextEstimate(30, 24)).toBe(24);
+    // Ten hashes at twice the cost (the core busy elsewhere for a moment) move it by 40%, not 100%.
+    let estimate = 25;
+    for (let i = 0; i < 10; i++) estimate = nextEstimate(estimate, 50);
+    expect(estimate).toBeGreaterThan(30);
+    expect(estimate).toBeLessThan(36);
+    // A machine that stays slower is believed in the end.
+    for (let i = 0; i < 200; i++) estimate = nextEstimate(estimate, 50);
+    expect(estimate).toBeGreaterThan(49);
   });
 
   it('sizes the queue to about a second of hashing once it has timed some', async () => {
