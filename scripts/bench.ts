@@ -115,6 +115,8 @@ function readSettings() {
     apiDir,
     /** The image's runtime settings (read once from its Dockerfile), given to both servers. */
     imageEnv: imageRuntimeEnv(apiDir),
+    /** The node flags of the image's command, given to both servers too. */
+    nodeFlags: imageNodeFlags(apiDir),
     only: process.env.BENCH_SCENARIOS?.split(',').map((k) => k.trim()),
     out: process.env.BENCH_OUT,
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
@@ -211,6 +213,17 @@ function imageRuntimeEnv(apiDir: string): NodeJS.ProcessEnv {
   return out;
 }
 
+/**
+ * The node flags of the image's command (`CMD ["node", ...flags, "dist/server.js"]`): V8 flags
+ * that Node refuses in NODE_OPTIONS live there. Both servers get them.
+ */
+function imageNodeFlags(apiDir: string): string[] {
+  const dockerfile = readFileSync(path.join(apiDir, 'Dockerfile'), 'utf8');
+  const command = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  const argv = command ? (JSON.parse(command) as string[]) : [];
+  return argv[0] === 'node' ? argv.slice(1, -1) : [];
+}
+
 /** The API's own runtime options (BENCH_API_NODE_OPTIONS, BENCH_API_ENV), over everything else. */
 const apiOverrides = (s: Settings): NodeJS.ProcessEnv => ({
   ...(s.apiNodeOptions ? { NODE_OPTIONS: s.apiNodeOptions } : {}),
@@ -220,7 +233,7 @@ const apiOverrides = (s: Settings): NodeJS.ProcessEnv => ({
 /** The environment the servers run with beyond the bench's own settings, for the report. */
 function describeEnv(s: Settings): string {
   const pairs = (env: NodeJS.ProcessEnv) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const image = pairs(s.imageEnv);
+  const image = [...pairs(s.imageEnv), ...s.nodeFlags];
   const overrides = pairs(apiOverrides(s));
   return (
     `both with the image's ${image.join(' ') || 'default settings'}` +
@@ -495,6 +508,7 @@ async function main(): Promise<void> {
     const api = await startServer({
       name: 'api',
       script: path.join(s.apiDir, 'dist/server.js'),
+      nodeFlags: s.nodeFlags,
       cwd: s.apiDir,
       env: apiEnv(s, database, apiPort),
       cpus: SERVER_CPU,
@@ -506,6 +520,7 @@ async function main(): Promise<void> {
     const floor = await startServer({
       name: 'floor',
       script: floorScript,
+      nodeFlags: s.nodeFlags,
       cwd: s.apiDir,
       env: {
         PATH: process.env.PATH,

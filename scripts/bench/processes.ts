@@ -105,6 +105,8 @@ const tail = (file: string) => readFileSync(file, 'utf8').split('\n').slice(-20)
 export async function startServer(options: {
   name: string;
   script: string;
+  /** Node's own flags, before the script. */
+  nodeFlags: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
   cpus: string;
@@ -113,7 +115,7 @@ export async function startServer(options: {
 }): Promise<Server> {
   const log = openSync(options.logFile, 'a');
   const child = track(
-    spawn('taskset', ['-c', options.cpus, process.execPath, options.script], {
+    spawn('taskset', ['-c', options.cpus, process.execPath, ...options.nodeFlags, options.script], {
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', log, log],
