@@ -32,5 +32,3 @@ export function createSharedReads() {
     return queuedRead;
   };
 }
-
-export type SharedReads = ReturnType<typeof createSharedReads>;
