@@ -98,6 +98,7 @@ function readSettings() {
   if (database !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(database)) {
     throw new Error('BENCH_DB must be a plain lower-case PostgreSQL identifier');
   }
+  const dockerfile = readFileSync(path.join(apiDir, 'Dockerfile'), 'utf8');
   return {
     adminUrl: process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     courses: integer('BENCH_COURSES', 1_000_000),
@@ -114,9 +115,9 @@ function readSettings() {
     database,
     apiDir,
     /** The image's runtime settings (read once from its Dockerfile), given to both servers. */
-    imageEnv: imageRuntimeEnv(apiDir),
+    imageEnv: imageRuntimeEnv(dockerfile),
     /** The node flags of the image's command, given to both servers too. */
-    nodeFlags: imageNodeFlags(apiDir),
+    nodeFlags: imageNodeFlags(dockerfile),
     only: process.env.BENCH_SCENARIOS?.split(',').map((k) => k.trim()),
     out: process.env.BENCH_OUT,
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
@@ -197,8 +198,7 @@ class Cleanup {
 const IMAGE_RUNTIME_VARIABLES = ['MALLOC_ARENA_MAX', 'NODE_OPTIONS'];
 
 /** The image's runtime settings, which both servers get: they run as the image runs them. */
-function imageRuntimeEnv(apiDir: string): NodeJS.ProcessEnv {
-  const dockerfile = readFileSync(path.join(apiDir, 'Dockerfile'), 'utf8');
+function imageRuntimeEnv(dockerfile: string): NodeJS.ProcessEnv {
   // ENV instructions, their continuation lines joined.
   const env = dockerfile
     .replace(/\\\n/g, ' ')
@@ -217,8 +217,7 @@ function imageRuntimeEnv(apiDir: string): NodeJS.ProcessEnv {
  * The node flags of the image's command (`CMD ["node", ...flags, "dist/server.js"]`): V8 flags
  * that Node refuses in NODE_OPTIONS live there. Both servers get them.
  */
-function imageNodeFlags(apiDir: string): string[] {
-  const dockerfile = readFileSync(path.join(apiDir, 'Dockerfile'), 'utf8');
+function imageNodeFlags(dockerfile: string): string[] {
   const command = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
   const argv = command ? (JSON.parse(command) as string[]) : [];
   return argv[0] === 'node' ? argv.slice(1, -1) : [];

@@ -22,7 +22,8 @@ function helmetHeaders(options: HelmetOptions): [string, string][] {
  * request arrives. Headers set on arrival live as long as the request, across its database
  * round trips, so under load V8 promoted them to the old generation: with their storage they
  * were over a third of what the server promoted, and the old generation grew 5 MB a second
- * under the by-id load against 0.4 once they were added late. A header that the route set itself (the docs page's own policy) is kept.
+ * under the by-id load against 0.4 once they were added late. A header that the route set
+ * itself (the docs page's own policy) is kept.
  */
 export function securityHeaders(options: HelmetOptions): RequestHandler {
   const headers = helmetHeaders(options);

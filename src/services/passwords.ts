@@ -54,9 +54,14 @@ export function createPasswordHasher(options: HasherOptions = {}) {
   let running = 0;
   const waiting: (() => void)[] = [];
 
+  /** The 503, when every worker is busy and the queue is full. */
+  function admit(): void {
+    if (running >= concurrency && waiting.length >= maxWaiting()) throw busy();
+  }
+
   async function inTurn<T>(work: () => Promise<T>): Promise<T> {
+    admit();
     if (running < concurrency) running++;
-    else if (waiting.length >= maxWaiting()) throw busy();
     else await new Promise<void>((resolve) => waiting.push(resolve));
     const started = performance.now();
     try {
@@ -96,9 +101,7 @@ export function createPasswordHasher(options: HasherOptions = {}) {
      * calls it first, so that one it cannot check costs no limit bookkeeping and no database
      * reads: under a flood of logins the refusals stay cheap and the core stays with the hashes.
      */
-    admit(): void {
-      if (running >= concurrency && waiting.length >= maxWaiting()) throw busy();
-    },
+    admit,
 
     /** Makes the dummy hash ahead of the first login that needs it. */
     async warmUp(): Promise<void> {
