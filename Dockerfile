@@ -18,9 +18,10 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 # How the server's memory is held, measured with `npm run bench` (README, Measured):
-# - MALLOC_ARENA_MAX=1: argon2 takes 19 MiB from malloc for each hash, on whichever of libuv's
-#   threads runs it, and glibc keeps each thread's arena once grown (4 threads held 76 MB for
-#   good). With one arena the memory is reused and given back: 55 MB less, no slower.
+# - MALLOC_ARENA_MAX=1: argon2 takes its memory (7 MiB since HASH_OPTIONS' 7 MiB setting, 19
+#   before) from malloc for each hash, on whichever of libuv's threads runs it, and glibc keeps
+#   each thread's arena once grown (at 19 MiB, 4 threads held 76 MB for good). With one arena the
+#   memory is reused: 55 MB less, no slower.
 # - --max-semi-space-size=16: V8 grows the young generation under sustained load until the
 #   bytes that survive its collections add up to its size, to 2 x 64 MB by default. Capped at
 #   2 x 16 MB the server held 159 to 163 MB after the by-id load against 194 to 198 MB at

@@ -99,6 +99,18 @@ export function createUserStore(database: Database, events: SessionEvents) {
     },
 
     /**
+     * Puts `next` in place of the hash `current` (the same password, hashed with the live
+     * settings), unless the password has changed meanwhile. Not a change the user made: the
+     * row's `updatedAt` stays.
+     */
+    async replacePasswordHash(id: string, current: string, next: string): Promise<void> {
+      await db
+        .update(t.users)
+        .set({ passwordHash: next })
+        .where(and(eq(t.users.id, id), eq(t.users.passwordHash, current), live));
+    },
+
+    /**
      * The ids of the active admins other than `exceptId`. On PostgreSQL every active admin row,
      * the target's included, is locked in id order for the transaction: two admins demoting each
      * other at once then queue instead of deadlocking, and the second sees the first's change.

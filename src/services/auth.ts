@@ -5,13 +5,14 @@ import type { SessionStore } from '../data/sessions';
 import type { SessionCache } from './session-cache';
 import type { UserRow, UserStore } from '../data/users';
 import { HttpProblem, problems } from '../errors';
+import { logger } from '../logger';
 import { recordOutcome, type Metrics } from '../observability/metrics';
 import type { Limits } from './limits';
 import { templateLocales } from '../emails';
 import { negotiateLocale, requireLocale } from './locales';
 import { emails, type Mailer } from './mailer';
 import type { Outbox } from './outbox';
-import type { PasswordHasher } from './passwords';
+import { needsRehash, type PasswordHasher } from './passwords';
 import { toUser } from './users';
 import {
   hashToken,
@@ -105,6 +106,20 @@ export function createAuthService(deps: AuthDeps) {
     emails.verification(config.appBaseUrl, user, token);
 
   /**
+   * A hash made with older settings is remade with the live ones once its password is known
+   * right. Best effort: when it cannot be done now (the hash queue full, say), the next login
+   * tries again.
+   */
+  async function upgradeHash(user: UserRow, password: string): Promise<void> {
+    if (!needsRehash(user.passwordHash)) return;
+    try {
+      await users.replacePasswordHash(user.id, user.passwordHash, await passwords.hash(password));
+    } catch (err) {
+      logger.warn(`password hash not remade with the live settings: ${String(err)}`);
+    }
+  }
+
+  /**
    * Checks the password under the login limits and opens a session; the caller counts the outcome.
    */
   async function signIn(
@@ -127,6 +142,7 @@ export function createAuthService(deps: AuthDeps) {
         limit,
       });
     }
+    await upgradeHash(user, input.password);
     // The right password was given: the failure count resets even if verification is missing.
     if (config.requireEmailVerification && !user.emailVerified) {
       throw new HttpProblem(

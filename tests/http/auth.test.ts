@@ -12,6 +12,8 @@ import {
 } from '../helpers/auth-flows';
 import { catchMailFor, tokenFromLink } from '../helpers/smtp';
 import { bearer, createUser } from '../helpers/users';
+import { createSessionEvents } from '../../src/data/session-events';
+import { createUserStore } from '../../src/data/users';
 import { hashToken } from '../../src/services/tokens';
 
 const PROBLEM = 'https://opencourse.dev/problems/';
@@ -225,16 +227,58 @@ describeEachDatabase(
             verify.mockClear();
             expect((await login(current(), email, 'not the password at all')).status).toBe(401);
             expect(verify).toHaveBeenCalledTimes(1);
-            // "$argon2id$v=19$m=19456,p=1,t=2$salt$hash": everything but salt and hash.
+            // "$argon2id$v=19$m=7168,p=1,t=5$salt$hash": everything but salt and hash.
             return String(verify.mock.calls[0]![0]).split('$').slice(0, 4).join('$');
           };
           const known = await parametersOfCheck(user.email);
           const unknown = await parametersOfCheck(uniqueEmail());
-          expect(known).toBe('$argon2id$v=19$m=19456,p=1,t=2');
+          expect(known).toBe('$argon2id$v=19$m=7168,p=1,t=5');
           expect(unknown).toBe(known);
         } finally {
           verify.mockRestore();
         }
+      });
+
+      it('remakes a hash made with older settings at the next right login, and only then', async () => {
+        const user = await createUser(current());
+        const { database } = current();
+        const { users } = database.t;
+        const older = await argon2.hash(user.password, {
+          type: argon2.argon2id,
+          memoryCost: 19_456,
+          timeCost: 2,
+          parallelism: 1,
+        });
+        const setHash = (passwordHash: string) =>
+          database.transaction((tx) =>
+            tx.update(users).set({ passwordHash }).where(eq(users.id, user.id)),
+          );
+        const stored = async () =>
+          (
+            await database.db
+              .select({ hash: users.passwordHash, updatedAt: users.updatedAt })
+              .from(users)
+              .where(eq(users.id, user.id))
+          )[0]!;
+        await setHash(older);
+        const before = await stored();
+
+        expect((await login(current(), user.email, 'not the password at all')).status).toBe(401);
+        expect((await stored()).hash).toBe(older);
+
+        expect((await login(current(), user.email, user.password)).status).toBe(200);
+        const after = await stored();
+        expect(after.hash).toMatch(/^\$argon2id\$v=19\$m=7168,p=1,t=5\$/);
+        expect(await argon2.verify(after.hash, user.password)).toBe(true);
+        expect(after.updatedAt).toEqual(before.updatedAt);
+        expect((await login(current(), user.email, user.password)).status).toBe(200);
+        expect((await stored()).hash).toBe(after.hash);
+
+        // A password changed between the check and the write is not overwritten.
+        await setHash(older);
+        const store = createUserStore(database, createSessionEvents(database));
+        await store.replacePasswordHash(user.id, 'a hash that is no longer stored', after.hash);
+        expect((await stored()).hash).toBe(older);
       });
     });
 

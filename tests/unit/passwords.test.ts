@@ -1,6 +1,11 @@
 import argon2 from 'argon2';
 import { HttpProblem } from '../../src/errors';
-import { HASH_OPTIONS, createPasswordHasher, nextEstimate } from '../../src/services/passwords';
+import {
+  HASH_OPTIONS,
+  createPasswordHasher,
+  needsRehash,
+  nextEstimate,
+} from '../../src/services/passwords';
 import { emails } from '../../src/services/mailer';
 
 describe('password hashing', () => {
@@ -8,13 +13,26 @@ describe('password hashing', () => {
 
   it('uses argon2id at OWASP cost or above, and verifies', async () => {
     const hash = await hasher.hash('correct horse battery');
-    expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(hash).toMatch(/^\$argon2id\$v=19\$m=7168,p=1,t=5\$/);
     expect(await hasher.verify(hash, 'correct horse battery')).toBe(true);
     expect(await hasher.verify(hash, 'wrong horse battery')).toBe(false);
   });
 
   it('is false, not an error, for a hash that does not parse (a deleted account)', async () => {
     expect(await hasher.verify('!', 'anything at all')).toBe(false);
+    expect(needsRehash('!')).toBe(false);
+  });
+
+  it('verifies a hash made with other settings, and says it needs remaking', async () => {
+    const older = await argon2.hash('correct horse battery', {
+      type: argon2.argon2id,
+      memoryCost: 19_456,
+      timeCost: 2,
+      parallelism: 1,
+    });
+    expect(await hasher.verify(older, 'correct horse battery')).toBe(true);
+    expect(needsRehash(older)).toBe(true);
+    expect(needsRehash(await hasher.hash('correct horse battery'))).toBe(false);
   });
 
   it('verifyNothing fails after a real argon2id verification with the live parameters', async () => {
@@ -25,7 +43,7 @@ describe('password hashing', () => {
       expect(verify).toHaveBeenCalledTimes(1);
       const [dummy, password] = verify.mock.calls[0]!;
       expect(password).toBe('anything at all');
-      expect(dummy).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+      expect(dummy).toMatch(/^\$argon2id\$v=19\$m=7168,p=1,t=5\$/);
       expect(argon2.needsRehash(dummy, HASH_OPTIONS)).toBe(false);
     } finally {
       verify.mockRestore();
