@@ -5,12 +5,12 @@ import { problems } from '../errors';
 
 /**
  * argon2id at the least memory of OWASP's five equivalent settings (7 MiB, 5 passes, 1 lane; the
- * others trade memory for passes down to 46 MiB and 1). A server hashes for many callers at once
- * and each hash holds its memory while it runs: 7 MiB rather than 19 keeps 12 MiB less per hash
- * resident, evicts less of what the database and the event loop share the core with, and hashes
- * a little faster here (README, Measured). The argon2 package runs each hash on libuv's thread
- * pool, so hashing never blocks the event loop. Hashes made with other settings still verify
- * (each names its own) and are remade at the next login (`needsRehash`).
+ * others take more memory for fewer passes, up to 46 MiB and 1). A server hashes for many callers
+ * at once and each hash holds its memory while it runs: 7 MiB rather than 19 keeps 12 MiB less
+ * per hash resident, evicts less of what the database and the event loop share the core with,
+ * and hashes a little faster here (README, Measured). The argon2 package runs each hash on
+ * libuv's thread pool, so hashing never blocks the event loop. Hashes made with other settings
+ * still verify (each names its own) and are remade at the next login (`needsRehash`).
  */
 export const HASH_OPTIONS = {
   type: argon2.argon2id,
