@@ -20,6 +20,10 @@ export interface TestUser {
 const PASSWORD = 'correct-horse-battery-staple';
 let passwordHash: Promise<string> | undefined;
 
+/** `password` hashed as releases before the 7 MiB setting did (argon2id, 19 MiB, 2 passes). */
+export const olderHash = (password: string) =>
+  argon2.hash(password, { ...HASH_OPTIONS, memoryCost: 19_456, timeCost: 2 });
+
 /**
  * Puts a verified, active user with a live session straight into the database, for tests whose
  * subject is not registration or login (those go through the API).

@@ -11,7 +11,7 @@ import {
   uniqueEmail,
 } from '../helpers/auth-flows';
 import { catchMailFor, tokenFromLink } from '../helpers/smtp';
-import { bearer, createUser } from '../helpers/users';
+import { bearer, createUser, olderHash } from '../helpers/users';
 import { createSessionEvents } from '../../src/data/session-events';
 import { createUserStore } from '../../src/data/users';
 import { hashToken } from '../../src/services/tokens';
@@ -243,12 +243,7 @@ describeEachDatabase(
         const user = await createUser(current());
         const { database } = current();
         const { users } = database.t;
-        const older = await argon2.hash(user.password, {
-          type: argon2.argon2id,
-          memoryCost: 19_456,
-          timeCost: 2,
-          parallelism: 1,
-        });
+        const older = await olderHash(user.password);
         const setHash = (passwordHash: string) =>
           database.transaction((tx) =>
             tx.update(users).set({ passwordHash }).where(eq(users.id, user.id)),

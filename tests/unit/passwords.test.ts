@@ -7,6 +7,7 @@ import {
   nextEstimate,
 } from '../../src/services/passwords';
 import { emails } from '../../src/services/mailer';
+import { olderHash } from '../helpers/users';
 
 describe('password hashing', () => {
   const hasher = createPasswordHasher();
@@ -24,12 +25,7 @@ describe('password hashing', () => {
   });
 
   it('verifies a hash made with other settings, and says it needs remaking', async () => {
-    const older = await argon2.hash('correct horse battery', {
-      type: argon2.argon2id,
-      memoryCost: 19_456,
-      timeCost: 2,
-      parallelism: 1,
-    });
+    const older = await olderHash('correct horse battery');
     expect(await hasher.verify(older, 'correct horse battery')).toBe(true);
     expect(needsRehash(older)).toBe(true);
     expect(needsRehash(await hasher.hash('correct horse battery'))).toBe(false);
