@@ -284,6 +284,7 @@ interface Target {
   server: Server;
   variants: Variant[];
   storm?: { variants: Variant[]; connections: number };
+  beside?: Variant[];
 }
 
 /** PostgreSQL as the bench sees it: the postmaster, the bench's database, the pinning. */
@@ -366,9 +367,20 @@ async function runScenario(
   log(`\n${scenario.title} (${scenario.connections} connections)`);
   const prepared = await scenario.prepare();
   const targets: Target[] = [
-    { server: servers.api, variants: prepared.api, storm: prepared.storm },
+    {
+      server: servers.api,
+      variants: prepared.api,
+      storm: prepared.storm,
+      beside: prepared.beside?.api,
+    },
   ];
-  if (prepared.floor) targets.push({ server: servers.floor, variants: prepared.floor });
+  if (prepared.floor) {
+    targets.push({
+      server: servers.floor,
+      variants: prepared.floor,
+      beside: prepared.beside?.floor,
+    });
+  }
   const spec = { connections: scenario.connections, clients: s.clients };
   for (const t of targets) resetPeakMemory(t.server.pid);
   // A short warm-up first: a route's first requests compile and cache what later ones reuse.
@@ -406,7 +418,16 @@ async function runScenario(
           await waitForQuiet(s);
           hash = await measureHashTime(s.apiDir, SERVER_CPU, hashEnv(s));
         }
-        rounds.get(t.server)!.push({ ...round, attempts: attempt, hash });
+        let beside;
+        if (t.beside) {
+          await waitForQuiet(s);
+          beside = await runLoad(
+            { ...spec, seconds: s.seconds, origin: t.server.origin, variants: t.beside },
+            tools,
+          );
+          log(`    beside it: ${Math.round(beside.rps)} rps, p99 ${beside.p99} ms`);
+        }
+        rounds.get(t.server)!.push({ ...round, attempts: attempt, hash, beside });
         break;
       }
     }

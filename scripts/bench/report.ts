@@ -21,6 +21,8 @@ export interface Round extends LoadResult {
   storm?: LoadResult;
   /** Login rounds: argon2id timed on the same core right after the round (the ceiling's). */
   hash?: HashTime;
+  /** The scenario's reference load, run on the same server right after the round. */
+  beside?: LoadResult;
 }
 
 export interface ServerRounds {
@@ -138,15 +140,31 @@ function findings(results: ScenarioResult[], hash: HashTime, cores: number): str
   const lines: string[] = [];
   const first = find(results, 'first-page');
   const deep = find(results, 'deep-page');
-  if (first && deep) {
-    const cost = (r: ScenarioResult, side: 'api' | 'floor') => {
-      const s = r[side];
-      return s ? figures(s).rps : NaN;
+  if (deep) {
+    // Each deep round's own first page, run right after it on the same server: both costs are
+    // taken on the machine as it was then.
+    const beside = (side: 'api' | 'floor') => {
+      const rounds = deep[side]?.rounds.filter((r) => r.beside) ?? [];
+      return rounds.length > 0 ? mean(rounds.map((r) => r.beside!.rps / r.rps)) : NaN;
     };
-    lines.push(
-      `- Deep page: costs ${ratio(cost(first, 'api') / cost(deep, 'api'))} the first page ` +
-        `(first-page rps / deep-page rps; the floor's: ${ratio(cost(first, 'floor') / cost(deep, 'floor'))}).`,
-    );
+    const across = (side: 'api' | 'floor') => {
+      const a = first?.[side];
+      const b = deep[side];
+      return a && b ? figures(a).rps / figures(b).rps : NaN;
+    };
+    if (!Number.isNaN(beside('api'))) {
+      lines.push(
+        `- Deep page: costs ${ratio(beside('api'))} the first page ` +
+          `(the mean of first-page rps / deep-page rps over each round and the first-page round ` +
+          `run right after it on the same server; the floor's: ${ratio(beside('floor'))}).`,
+      );
+    }
+    if (first) {
+      lines.push(
+        `- Deep page against the first-page scenario, minutes apart: ${ratio(across('api'))} ` +
+          `(the floor's: ${ratio(across('floor'))}).`,
+      );
+    }
   }
   const { memoryCost, timeCost, parallelism } = hash.options;
   const ceiling = (cores * 1000) / hash.medianMs;

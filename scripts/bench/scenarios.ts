@@ -53,6 +53,12 @@ export interface Prepared {
   floor?: Variant[];
   /** A second load on the API at the same time as `api` (the login storm). */
   storm?: { variants: Variant[]; connections: number };
+  /**
+   * A reference load run on the same server right after each round (the deep page's first
+   * page): a cost compared across scenarios minutes apart follows the machine's drift, one
+   * compared with the round beside it does not.
+   */
+  beside?: { api: Variant[]; floor: Variant[] };
 }
 
 export interface Scenario {
@@ -226,6 +232,7 @@ export function scenarios(ctx: ScenarioContext): Scenario[] {
         return {
           api: [get(`/api/v1/courses?limit=20&cursor=${cursors.api}`)],
           floor: [get(`/api/v1/courses?limit=20&cursor=${cursors.floor}`)],
+          beside: { api: firstPage, floor: firstPage },
         };
       },
     },
