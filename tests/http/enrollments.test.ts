@@ -1,4 +1,6 @@
-import { describeEachDatabase } from '../helpers/app';
+import { describeEachDatabase, type TestApp } from '../helpers/app';
+import { DIALECTS } from '../helpers/databases';
+import { buildInstances } from '../helpers/instances';
 import { bearer, createUser, type TestUser } from '../helpers/users';
 
 const COURSES = '/api/v1/courses';
@@ -209,5 +211,52 @@ describeEachDatabase('enrollments: enroll, leave, roster, capacity under load', 
       expect((await roster(draft)).status).toBe(200);
       expect((await t().request().get(`${COURSES}/${open}/enrollments`)).status).toBe(401);
     });
+  });
+});
+
+const describePg = DIALECTS.includes('postgresql') ? describe : describe.skip;
+
+describePg('seats on two instances sharing one PostgreSQL database', () => {
+  let ctx: Awaited<ReturnType<typeof buildInstances>>;
+  beforeAll(async () => {
+    ctx = await buildInstances(2);
+  });
+  afterAll(() => ctx.close());
+
+  it('never holds more active enrollments than the capacity, whichever instance each request reaches', async () => {
+    const [a, b] = ctx.instances as [TestApp, TestApp];
+    const owner = await createUser(a, { role: 'instructor' });
+    const created = await b
+      .request()
+      .post(COURSES)
+      .set(bearer(owner))
+      .send({ title: 'Seats', status: 'published', capacity: 4 });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const students = await Promise.all(Array.from({ length: 20 }, () => createUser(a)));
+    const results = await Promise.all(
+      students.map((s, i) =>
+        (i % 2 ? b : a).request().post(`${COURSES}/${id}/enroll`).set(bearer(s)),
+      ),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array<number>(4).fill(201), ...Array<number>(16).fill(409)]);
+    for (const r of results.filter((x) => x.status === 409)) {
+      expect(r.body.type).toBe(`${PROBLEM}course-full`);
+    }
+    for (const t of [a, b]) {
+      const course = await t.request().get(`${COURSES}/${id}`).set(bearer(owner));
+      expect(course.body.enrolledCount).toBe(4);
+      const roster = await t
+        .request()
+        .get(`${COURSES}/${id}/enrollments?status=active`)
+        .set(bearer(owner));
+      expect(roster.body.items.map((e: { user: { id: string } }) => e.user.id).sort()).toEqual(
+        students
+          .filter((_, i) => results[i]!.status === 201)
+          .map((s) => s.id)
+          .sort(),
+      );
+    }
   });
 });

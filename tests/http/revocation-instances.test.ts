@@ -1,7 +1,7 @@
 import type { TestApp } from '../helpers/app';
 import { DIALECTS } from '../helpers/databases';
 import { buildInstances } from '../helpers/instances';
-import { auth } from '../helpers/auth-flows';
+import { auth, tokensFor } from '../helpers/auth-flows';
 import { bearer, createUser } from '../helpers/users';
 
 const describePg = DIALECTS.includes('postgresql') ? describe : describe.skip;
@@ -100,5 +100,45 @@ describePg('revocation across two instances on one PostgreSQL', () => {
     expect(await within(1000, async () => (await me(b, other)).status === 401)).toBe(true);
     // The session that changed it goes on.
     expect((await me(b, user.token)).status).toBe(200);
+  });
+
+  const refresh = (t: TestApp, refreshToken: string) =>
+    t.request().post('/api/v1/auth/refresh').send({ refreshToken });
+
+  it('a refresh token spent on one instance is refused on the other, and ends its session on both', async () => {
+    const user = await createUser(a);
+    const first = await tokensFor(a, user.email, user.password);
+    expect((await me(b, first.accessToken)).status).toBe(200);
+    const rotated = await refresh(a, first.refreshToken);
+    expect(rotated.status).toBe(200);
+    const second = rotated.body as { accessToken: string; refreshToken: string };
+    expect((await me(b, second.accessToken)).status).toBe(200);
+
+    // The spent token replayed on the other instance: refused, and the whole session revoked.
+    const reuse = await refresh(b, first.refreshToken);
+    expect(reuse.status).toBe(401);
+    expect((await me(b, second.accessToken)).status).toBe(401);
+    expect(await within(1000, async () => (await me(a, second.accessToken)).status === 401)).toBe(
+      true,
+    );
+    expect((await refresh(a, second.refreshToken)).status).toBe(401);
+    // The user's other session is untouched.
+    expect((await me(a, user.token)).status).toBe(200);
+  });
+
+  it('one refresh token sent to both instances at once rotates once, and the rest revoke its session', async () => {
+    const user = await createUser(a);
+    const pair = await tokensFor(b, user.email, user.password);
+    const sent = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => refresh(i % 2 ? b : a, pair.refreshToken)),
+    );
+    // One copy rotates it; every other is a reuse, which revokes the session.
+    expect(sent.map((r) => r.status).sort()).toEqual([200, ...Array<number>(9).fill(401)]);
+    const winner = sent.find((r) => r.status === 200)!.body as { accessToken: string };
+    for (const t of [a, b]) {
+      for (const token of [winner.accessToken, pair.accessToken]) {
+        expect(await within(1000, async () => (await me(t, token)).status === 401)).toBe(true);
+      }
+    }
   });
 });
