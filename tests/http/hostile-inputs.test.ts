@@ -78,8 +78,17 @@ function send(port: number, agent: http.Agent, req: RawRequest): Promise<Answer>
     outgoing.setTimeout(ANSWER_TIMEOUT_MS, () =>
       outgoing.destroy(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms`)),
     );
-    // A server may answer (413, say) and close before it has read a large body: that is an answer.
-    outgoing.on('error', (err) => (answered ? resolve(answered) : reject(err)));
+    outgoing.on('error', (err: NodeJS.ErrnoException) => {
+      // A server may answer (413, say) and close before it has read a large body: that is an answer.
+      if (answered) return resolve(answered);
+      // An idle keep-alive socket that the server closed just as this request went out on it:
+      // the race every keep-alive client meets, retried on a new socket as Node's docs advise. A
+      // server that resets the request itself still fails on the fresh socket.
+      if (outgoing.reusedSocket && err.code === 'ECONNRESET') {
+        return resolve(send(port, agent, req));
+      }
+      reject(err);
+    });
     outgoing.end(req.body);
   });
 }
