@@ -147,11 +147,15 @@ function checkPrerequisites(s: Settings): void {
 }
 
 /**
- * The API's PostgreSQL pool size, read from its source so the floor's pool is the same size
- * (BENCH_POOL_MAX overrides).
+ * The API's PostgreSQL pool size, from its build (or, for a checkout older than `POOL_MAX`, its
+ * source) so the floor's pool is the same size (BENCH_POOL_MAX overrides).
  */
 function apiPoolSize(apiDir: string): number {
   if (process.env.BENCH_POOL_MAX) return integer('BENCH_POOL_MAX', 10);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const built = (require(path.join(apiDir, 'dist/data/database.js')) as { POOL_MAX?: number })
+    .POOL_MAX;
+  if (built) return built;
   const source = readFileSync(path.join(apiDir, 'src/data/database.ts'), 'utf8');
   const found = /new pg\.Pool\(\{[\s\S]*?\bmax:\s*([\d_]+)/.exec(source)?.[1];
   if (!found)

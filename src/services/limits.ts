@@ -40,13 +40,13 @@ function limiterFactory(config: Config, database: Database) {
   let first = true;
   const make = (opts: IRateLimiterOptions): RateLimiterAbstract => {
     if (redis) return new RateLimiterRedis({ ...opts, storeClient: redis });
-    if (database.pool) {
+    if (database.counterPool) {
       // Only one limiter needs to sweep expired rows: they all share the table.
       const sweep = first;
       first = false;
       return new RateLimiterPostgres({
         ...opts,
-        storeClient: database.pool,
+        storeClient: database.counterPool,
         tableName: 'rate_limits',
         tableCreated: true,
         clearExpiredByTimeout: sweep,

@@ -189,3 +189,37 @@ describe('rate limits on SQLite', () => {
     await testDb.drop();
   });
 });
+
+(DIALECTS.includes('postgresql') ? describe : describe.skip)(
+  'rate limit counters on PostgreSQL',
+  () => {
+    it('commit without waiting for the WAL flush, seen at once by other connections', async () => {
+      const testDb = await createTestDatabase('postgresql');
+      const database = openDatabase(testDb.url);
+      try {
+        await database.migrate();
+        const limits = createLimits(
+          loadConfig({ ...SETTINGS, DATABASE_URL: testDb.url }),
+          database,
+          createMetrics(database),
+        );
+        await limits.login.attempt('ada@example.com', '10.1.2.3').begin();
+        // The count is there for every other connection (another instance's) as soon as it returns.
+        const { rows } = await database.pool!.query<{ points: number }>(
+          "SELECT points FROM rate_limits WHERE key LIKE 'login-day:%'",
+        );
+        expect(rows).toEqual([{ points: 1 }]);
+        const setting = async (pool: import('pg').Pool) =>
+          (await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]
+            ?.synchronous_commit;
+        // Counters skip the flush; users, sessions and the rest still wait for it.
+        expect(await setting(database.counterPool!)).toBe('off');
+        expect(await setting(database.pool!)).toBe('on');
+        await limits.close();
+      } finally {
+        await database.close();
+        await testDb.drop();
+      }
+    });
+  },
+);
