@@ -51,28 +51,69 @@ export function createSessionStore(database: Database, events: SessionEvents) {
       .where(and(where, isNull(t.sessions.revokedAt)));
   };
 
+  const openLogin =
+    database.dialect === 'postgresql'
+      ? prepared(database, 'session_open', (on) => {
+          const session = on.$with('session').as(
+            on.insert(t.sessions).values({
+              id: sql.placeholder('sessionId'),
+              userId: sql.placeholder('userId'),
+              createdAt: sql.placeholder('now'),
+              expiresAt: sql.placeholder('expiresAt'),
+            }),
+          );
+          return on
+            .with(session)
+            .insert(t.refreshTokens)
+            .values({
+              id: sql.placeholder('tokenId'),
+              sessionId: sql.placeholder('sessionId'),
+              tokenHash: sql.placeholder('tokenHash'),
+              createdAt: sql.placeholder('now'),
+              expiresAt: sql.placeholder('expiresAt'),
+            });
+        })
+      : undefined;
+
   return {
-    /** A new login: the session row and its first refresh token (stored as a hash). */
-    async create(
-      tx: Db,
-      input: { userId: string; refreshTokenHash: string; expiresAt: Date },
-    ): Promise<string> {
+    /**
+     * A new login: the session row and its first refresh token (stored as a hash), together or
+     * not at all. On PostgreSQL that is one statement (the session inserted in a `WITH`), one
+     * round trip instead of a transaction's four; SQLite's writes are in-process and take the
+     * transaction.
+     */
+    async create(input: {
+      userId: string;
+      refreshTokenHash: string;
+      expiresAt: Date;
+    }): Promise<string> {
       const now = new Date();
-      const sessionId = randomUUID();
-      await tx.insert(t.sessions).values({
-        id: sessionId,
+      const values = {
+        sessionId: randomUUID(),
+        tokenId: randomUUID(),
         userId: input.userId,
-        createdAt: now,
-        expiresAt: input.expiresAt,
-      });
-      await tx.insert(t.refreshTokens).values({
-        id: randomUUID(),
-        sessionId,
         tokenHash: input.refreshTokenHash,
-        createdAt: now,
+        now,
         expiresAt: input.expiresAt,
-      });
-      return sessionId;
+      };
+      if (openLogin) await openLogin(values);
+      else
+        await database.transaction(async (tx) => {
+          await tx.insert(t.sessions).values({
+            id: values.sessionId,
+            userId: values.userId,
+            createdAt: now,
+            expiresAt: values.expiresAt,
+          });
+          await tx.insert(t.refreshTokens).values({
+            id: values.tokenId,
+            sessionId: values.sessionId,
+            tokenHash: values.tokenHash,
+            createdAt: now,
+            expiresAt: values.expiresAt,
+          });
+        });
+      return values.sessionId;
     },
 
     async findRefreshToken(

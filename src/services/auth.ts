@@ -153,13 +153,11 @@ export function createAuthService(deps: AuthDeps) {
       );
     }
     const refreshToken = newOpaqueToken();
-    const sessionId = await database.transaction((tx) =>
-      sessions.create(tx, {
-        userId: user.id,
-        refreshTokenHash: hashToken(refreshToken),
-        expiresAt: refreshExpiry(new Date()),
-      }),
-    );
+    const sessionId = await sessions.create({
+      userId: user.id,
+      refreshTokenHash: hashToken(refreshToken),
+      expiresAt: refreshExpiry(new Date()),
+    });
     return { tokens: await pair(user, sessionId, refreshToken), limit };
   }
 
