@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type pg from 'pg';
 import type { Database } from '../data/database';
 import { HttpProblem } from '../errors';
 import { logger } from '../logger';
@@ -77,10 +78,10 @@ function processMetrics(): Registry {
 
 /**
  * One registry per services instance, with the instruments the layers record into: the HTTP layer
- * the request durations, the services their domain counters. On PostgreSQL the pool's gauges are
+ * the request durations, the services their domain counters. On PostgreSQL the pools' gauges are
  * read at each scrape; SQLite has no pool, so they are absent there.
  */
-export function createMetrics(database?: Pick<Database, 'pool'>) {
+export function createMetrics(database?: Pick<Database, 'pool' | 'counterPool'>) {
   const registry = new Registry();
   const registers = [registry];
 
@@ -134,36 +135,40 @@ export function createMetrics(database?: Pick<Database, 'pool'>) {
   for (const result of ENROLLMENT_RESULTS) enrollments.inc({ result }, 0);
   for (const result of EMAIL_RESULTS) emails.inc({ result }, 0);
 
-  const pool = database?.pool;
-  if (pool) {
-    const poolGauge = (name: string, help: string, read: () => number) =>
+  // Each PostgreSQL pool by name: the main one, and the limits' counters' (database.ts).
+  const pools = Object.entries({ main: database?.pool, counters: database?.counterPool }).filter(
+    (entry): entry is [string, pg.Pool] => entry[1] !== undefined,
+  );
+  if (pools.length > 0) {
+    const poolGauge = (name: string, help: string, read: (pool: pg.Pool) => number) =>
       new Gauge({
         name,
         help,
+        labelNames: ['pool'],
         registers,
         collect() {
-          this.set(read());
+          for (const [label, pool] of pools) this.set({ pool: label }, read(pool));
         },
       });
     poolGauge(
       'opencourse_db_pool_connections',
-      'Connections the PostgreSQL pool holds, busy or idle.',
-      () => pool.totalCount,
+      'Connections a PostgreSQL pool holds, busy or idle.',
+      (pool) => pool.totalCount,
     );
     poolGauge(
       'opencourse_db_pool_idle_connections',
-      'Connections of the PostgreSQL pool waiting for work.',
-      () => pool.idleCount,
+      'Connections of a PostgreSQL pool waiting for work.',
+      (pool) => pool.idleCount,
     );
     poolGauge(
       'opencourse_db_pool_waiting_clients',
       'Queries waiting for a connection because every connection of the pool is busy.',
-      () => pool.waitingCount,
+      (pool) => pool.waitingCount,
     );
     poolGauge(
       'opencourse_db_pool_max_connections',
-      'The most connections the PostgreSQL pool opens.',
-      () => pool.options.max ?? 10,
+      'The most connections a PostgreSQL pool opens.',
+      (pool) => pool.options.max ?? 10,
     );
   }
 

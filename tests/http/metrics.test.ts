@@ -310,31 +310,44 @@ describeEachDatabase(
       for (const token of tokens) expect(after.text).not.toContain(token);
     });
 
-    it('reads the pool at each scrape on PostgreSQL, and has none on SQLite', async () => {
+    it('reads the pools at each scrape on PostgreSQL, and has none on SQLite', async () => {
       const { pool } = t().database;
       const { value } = await metrics.scrape();
+      const main = { pool: 'main' };
+      const counters = { pool: 'counters' };
       if (!pool) {
-        expect(value('opencourse_db_pool_connections')).toBeUndefined();
-        expect(value('opencourse_db_pool_waiting_clients')).toBeUndefined();
+        expect(value('opencourse_db_pool_connections', main)).toBeUndefined();
+        expect(value('opencourse_db_pool_waiting_clients', counters)).toBeUndefined();
         return;
       }
-      expect(value('opencourse_db_pool_max_connections')).toBe(10);
-      expect(value('opencourse_db_pool_connections')).toBeGreaterThanOrEqual(1);
-      expect(value('opencourse_db_pool_waiting_clients')).toBe(0);
+      expect(value('opencourse_db_pool_max_connections', main)).toBe(10);
+      expect(value('opencourse_db_pool_max_connections', counters)).toBe(4);
+      expect(value('opencourse_db_pool_connections', main)).toBeGreaterThanOrEqual(1);
+      expect(value('opencourse_db_pool_waiting_clients', main)).toBe(0);
 
       // Every connection busy and more queries queued behind them: the gauges show it.
       const sleeping = Array.from({ length: 13 }, () => pool.query('SELECT pg_sleep(0.5)'));
       await new Promise((resolve) => setTimeout(resolve, 150));
       const busy = await metrics.scrape();
-      expect(busy.value('opencourse_db_pool_connections')).toBe(10);
-      expect(busy.value('opencourse_db_pool_idle_connections')).toBe(0);
-      expect(busy.value('opencourse_db_pool_waiting_clients')).toBeGreaterThanOrEqual(3);
+      expect(busy.value('opencourse_db_pool_connections', main)).toBe(10);
+      expect(busy.value('opencourse_db_pool_idle_connections', main)).toBe(0);
+      expect(busy.value('opencourse_db_pool_waiting_clients', main)).toBeGreaterThanOrEqual(3);
+      // The counters' pool is apart: a login's counts do not wait behind the busy main pool.
+      expect(busy.value('opencourse_db_pool_waiting_clients', counters)).toBe(0);
       await Promise.all(sleeping);
       const rested = await metrics.scrape();
-      expect(rested.value('opencourse_db_pool_waiting_clients')).toBe(0);
-      expect(rested.value('opencourse_db_pool_idle_connections')).toBe(
-        rested.value('opencourse_db_pool_connections'),
+      expect(rested.value('opencourse_db_pool_waiting_clients', main)).toBe(0);
+      expect(rested.value('opencourse_db_pool_idle_connections', main)).toBe(
+        rested.value('opencourse_db_pool_connections', main),
       );
+
+      // A login attempt is counted on the counters' pool.
+      await api()
+        .post('/api/v1/auth/login')
+        .send({ email: `nobody-${randomUUID()}@example.com`, password: 'not the password' })
+        .expect(401);
+      const counted = await metrics.scrape();
+      expect(counted.value('opencourse_db_pool_connections', counters)).toBeGreaterThanOrEqual(1);
     });
   },
   env,
