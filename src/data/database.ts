@@ -99,10 +99,11 @@ export function openDatabase(url: string): Database {
 /** Connections in an instance's main pool (the bench gives its floor as many). */
 export const POOL_MAX = 10;
 
-function openPool(url: string, max: number): pg.Pool {
+function openPool(url: string, max: number, onConnect?: pg.PoolConfig['onConnect']): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
+    onConnect,
     // Fail fast when the database is gone, so requests get a 503 instead of hanging.
     connectionTimeoutMillis: 3_000,
     idleTimeoutMillis: 30_000,
@@ -120,11 +121,10 @@ function openPostgres(url: string): Database {
   // the wait a count is still visible to every instance at commit and still exact under
   // concurrency (the row lock is the same); only PostgreSQL crashing itself could lose the last
   // fraction of a second of counts. Sessions, users and everything else stay on the durable pool.
-  const counterPool = openPool(url, 4);
-  // Set on each new connection rather than as a startup option, which poolers such as PgBouncer
-  // refuse. The client runs it before any query the pool hands it.
-  counterPool.on('connect', (client) => {
-    client.query('SET synchronous_commit = off').catch(() => undefined);
+  // Set on each new connection before the pool hands it out, rather than as a startup option,
+  // which poolers such as PgBouncer refuse.
+  const counterPool = openPool(url, 4, async (client) => {
+    await client.query('SET synchronous_commit = off');
   });
   const db = drizzlePg(pool) as Db;
   return {
