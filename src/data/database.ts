@@ -32,7 +32,7 @@ export interface Database {
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
-  /** The PostgreSQL pool (its gauges are metrics); undefined on SQLite. */
+  /** The main PostgreSQL pool; undefined on SQLite. */
   pool?: pg.Pool;
   /**
    * A small PostgreSQL pool for rate-limit counters, whose commits do not wait for their WAL
@@ -121,8 +121,9 @@ function openPostgres(url: string): Database {
   // the wait a count is still visible to every instance at commit and still exact under
   // concurrency (the row lock is the same); only PostgreSQL crashing itself could lose the last
   // fraction of a second of counts. Sessions, users and everything else stay on the durable pool.
-  // Set on each new connection before the pool hands it out, rather than as a startup option,
-  // which poolers such as PgBouncer refuse.
+  //
+  // The setting is made on each new connection before the pool hands it out, rather than as a
+  // startup option, which poolers such as PgBouncer refuse.
   const counterPool = openPool(url, 4, async (client) => {
     await client.query('SET synchronous_commit = off');
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, isNull, ne, sql, type Placeholder } from 'drizzle-orm';
 import { prepared, type Database, type Db } from './database';
 import type { SessionEvents } from './session-events';
 import type { Role, UserStatus } from '../domain';
@@ -22,6 +22,16 @@ export interface RefreshTokenRecord {
   /** When the login happened: no token of the session outlives SESSION_MAX_AGE after it. */
   sessionCreatedAt: Date;
 }
+
+/** What one login writes: its session and that session's first refresh token. */
+type LoginValues = {
+  sessionId: string;
+  tokenId: string;
+  userId: string;
+  tokenHash: string;
+  now: Date;
+  expiresAt: Date;
+};
 
 export function createSessionStore(database: Database, events: SessionEvents) {
   const { db, t } = database;
@@ -51,27 +61,30 @@ export function createSessionStore(database: Database, events: SessionEvents) {
       .where(and(where, isNull(t.sessions.revokedAt)));
   };
 
+  /** The session row and its first refresh token's, from a login's values or their placeholders. */
+  const loginRows = (v: LoginValues | { [K in keyof LoginValues]: Placeholder }) => ({
+    session: { id: v.sessionId, userId: v.userId, createdAt: v.now, expiresAt: v.expiresAt },
+    token: {
+      id: v.tokenId,
+      sessionId: v.sessionId,
+      tokenHash: v.tokenHash,
+      createdAt: v.now,
+      expiresAt: v.expiresAt,
+    },
+  });
   const openLogin =
     database.dialect === 'postgresql'
       ? prepared(database, 'session_open', (on) => {
-          const session = on.$with('session').as(
-            on.insert(t.sessions).values({
-              id: sql.placeholder('sessionId'),
-              userId: sql.placeholder('userId'),
-              createdAt: sql.placeholder('now'),
-              expiresAt: sql.placeholder('expiresAt'),
-            }),
-          );
-          return on
-            .with(session)
-            .insert(t.refreshTokens)
-            .values({
-              id: sql.placeholder('tokenId'),
-              sessionId: sql.placeholder('sessionId'),
-              tokenHash: sql.placeholder('tokenHash'),
-              createdAt: sql.placeholder('now'),
-              expiresAt: sql.placeholder('expiresAt'),
-            });
+          const rows = loginRows({
+            sessionId: sql.placeholder('sessionId'),
+            tokenId: sql.placeholder('tokenId'),
+            userId: sql.placeholder('userId'),
+            tokenHash: sql.placeholder('tokenHash'),
+            now: sql.placeholder('now'),
+            expiresAt: sql.placeholder('expiresAt'),
+          });
+          const session = on.$with('session').as(on.insert(t.sessions).values(rows.session));
+          return on.with(session).insert(t.refreshTokens).values(rows.token);
         })
       : undefined;
 
@@ -87,32 +100,22 @@ export function createSessionStore(database: Database, events: SessionEvents) {
       refreshTokenHash: string;
       expiresAt: Date;
     }): Promise<string> {
-      const now = new Date();
-      const values = {
+      const values: LoginValues = {
         sessionId: randomUUID(),
         tokenId: randomUUID(),
         userId: input.userId,
         tokenHash: input.refreshTokenHash,
-        now,
+        now: new Date(),
         expiresAt: input.expiresAt,
       };
       if (openLogin) await openLogin(values);
-      else
+      else {
+        const rows = loginRows(values);
         await database.transaction(async (tx) => {
-          await tx.insert(t.sessions).values({
-            id: values.sessionId,
-            userId: values.userId,
-            createdAt: now,
-            expiresAt: values.expiresAt,
-          });
-          await tx.insert(t.refreshTokens).values({
-            id: values.tokenId,
-            sessionId: values.sessionId,
-            tokenHash: values.tokenHash,
-            createdAt: now,
-            expiresAt: values.expiresAt,
-          });
+          await tx.insert(t.sessions).values(rows.session);
+          await tx.insert(t.refreshTokens).values(rows.token);
         });
+      }
       return values.sessionId;
     },
 
