@@ -17,7 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
-# How the server's memory is held, measured with `npm run bench` (README, Measured):
+# How the server's memory is held, measured with `npm run bench` (scripts/bench/README.md):
 # - MALLOC_ARENA_MAX=1: argon2 takes its memory (7 MiB since HASH_OPTIONS' 7 MiB setting, 19
 #   before) from malloc for each hash, on whichever of libuv's threads runs it, and glibc keeps
 #   each thread's arena once grown (at 19 MiB, 4 threads held 76 MB for good). With one arena the

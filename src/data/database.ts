@@ -117,8 +117,8 @@ function openPool(url: string, max: number, onConnect?: pg.PoolConfig['onConnect
 function openPostgres(url: string): Database {
   const pool = openPool(url, POOL_MAX);
   // Every counted login attempt is a commit of its own (four a login), and waiting for each
-  // one's WAL flush was a third of PostgreSQL's CPU for a login here (README, Measured). Without
-  // the wait a count is still visible to every instance at commit and still exact under
+  // one's WAL flush was a third of PostgreSQL's CPU for a login here (scripts/bench/README.md).
+  // Without the wait a count is still visible to every instance at commit and still exact under
   // concurrency (the row lock is the same); only PostgreSQL crashing itself could lose the last
   // fraction of a second of counts. Sessions, users and everything else stay on the durable pool.
   //

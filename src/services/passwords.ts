@@ -8,7 +8,7 @@ import { problems } from '../errors';
  * others take more memory for fewer passes, up to 46 MiB and 1). A server hashes for many callers
  * at once and each hash holds its memory while it runs: 7 MiB rather than 19 keeps 12 MiB less
  * per hash resident, evicts less of what the database and the event loop share the core with,
- * and hashes a little faster here (README, Measured). The argon2 package runs each hash on
+ * and hashes a little faster here (scripts/bench/README.md). The argon2 package runs each hash on
  * libuv's thread pool, so hashing never blocks the event loop. Hashes made with other settings
  * still verify (each names its own) and are remade at the next login (`needsRehash`).
  */
