@@ -98,6 +98,8 @@ export function openDatabase(url: string): Database {
 
 /** Connections in an instance's main pool (the bench gives its floor as many). */
 export const POOL_MAX = 10;
+/** Connections for the rate-limit counters, beside the main pool. */
+const COUNTER_POOL_MAX = 4;
 
 function openPool(url: string, max: number, onConnect?: pg.PoolConfig['onConnect']): pg.Pool {
   const pool = new pg.Pool({
@@ -124,7 +126,7 @@ function openPostgres(url: string): Database {
   //
   // The setting is made on each new connection before the pool hands it out, rather than as a
   // startup option, which poolers such as PgBouncer refuse.
-  const counterPool = openPool(url, 4, async (client) => {
+  const counterPool = openPool(url, COUNTER_POOL_MAX, async (client) => {
     await client.query('SET synchronous_commit = off');
   });
   const db = drizzlePg(pool) as Db;
